@@ -1,0 +1,9 @@
+#if PAGEPOOL_GENERATOR
+namespace PagePool.Benchmarks;
+
+/// <summary>The generated pool the benchmarks measure: every size a constant in the emitted fast path.</summary>
+[PagePool(Sizes.Buffer, Sizes.PoolSize)]
+internal sealed partial class BenchPagePool
+{
+}
+#endif
