@@ -156,7 +156,7 @@ namespace PagePool.Generators
 
                 // ---------------------------------------------------------------- constants
                 w.WriteLine($$"""
-                    // Constants: every argument of [PagePool] folded in, so the JIT sees sizes, masks and the cache bound as immediates.
+                    // Constants: every argument of [PagePool] folded in, so the JIT sees the sizes and the cache bound as immediates.
 
                     /// <summary>Bytes per page: the <c>pageSize</c> of this class's <c>[PagePool]</c>.</summary>
                     {{gen}}
@@ -395,6 +395,8 @@ namespace PagePool.Generators
                                     {{SourceWriter.Hole(onAllocated)}}
                                     return id;
                                 }
+                                // Its return was counted twice; the engine evens PagesInUse out.
+                                __pp_core.DropStale(id);
                             }
                             if (refilled)
                             {
@@ -411,8 +413,8 @@ namespace PagePool.Generators
                         {
                             return -1;
                         }
-                        OnPageCreated(__pp_core.CreateHandle(created, slots[created].Address, PageSize));
                         __pp_core.Owner.AllocSlow++;
+                        OnPageCreated(__pp_core.CreateHandle(created, slots[created].Address, PageSize));
                         {{SourceWriter.Hole(onAllocated.Replace("(id)", "(created)"))}}
                         return created;
                     }
@@ -512,17 +514,39 @@ namespace PagePool.Generators
                             }
                         }
 
-                        // A fragment comes back (any thread): drop one reference; the last one recycles the whole page. Returns
-                        // the whole page to recycle, or default when other fragments still hold it.
                         {{gen}}
                         {{NoInline}}
-                        private {{PageT}} __pp_ReleaseFragment({{PageT}} fragment)
+                        private bool __pp_TryRecycleFragmentDirect({{PageT}} page)
                         {
-                            if (!__pp_core.TryReleaseFragmentRef(fragment))
+                            if (!__pp_TryReleaseFragment(ref page))
                             {
-                                return default;
+                                return false;
                             }
-                            return __pp_core.CreateHandle(fragment.Id, __pp_core.Slots[fragment.Id].Address, PageSize);
+                            return page.IsDefault || __pp_TryRecycleDirect(page);
+                        }
+
+                        // A fragment comes back (any thread): drop one reference; the last one recycles the whole page. True with
+                        // the whole page to recycle, or with default when other fragments still hold it; false on misuse.
+                        {{gen}}
+                        {{NoInline}}
+                        private bool __pp_TryReleaseFragment(ref {{PageT}} page)
+                        {
+                            if (!global::System.Object.ReferenceEquals(page.Core, __pp_core))
+                            {
+                                return false;
+                            }
+                            bool last;
+                            try
+                            {
+                                last = __pp_core.TryReleaseFragmentRef(page);
+                            }
+                            catch (global::PagePool.PagePoolException)
+                            {
+                                // Misuse is reported by the caller once the rest of a batch is back.
+                                return false;
+                            }
+                            page = last ? __pp_core.CreateHandle(page.Id, __pp_core.Slots[page.Id].Address, PageSize) : default;
+                            return true;
                         }
                         """);
                 }
@@ -532,16 +556,8 @@ namespace PagePool.Generators
                     ? $$"""
                         if (page.Length != PageSize)
                         {
-                            // A fragment: only its page's last reference recycles the page.
-                            if (!global::System.Object.ReferenceEquals(page.Core, __pp_core))
-                            {
-                                return false;
-                            }
-                            page = __pp_ReleaseFragment(page);
-                            if (page.IsDefault)
-                            {
-                                return true;
-                            }
+                            // A fragment (or default): only its page's last reference recycles the page.
+                            return __pp_TryRecycleFragmentDirect(page);
                         }
                         """
                     : string.Empty;
@@ -678,11 +694,10 @@ namespace PagePool.Generators
                     ? $$"""
                         if (page.Length != PageSize)
                         {
-                            if (!global::System.Object.ReferenceEquals(page.Core, __pp_core))
+                            if (!__pp_TryReleaseFragment(ref page))
                             {
                                 return false;
                             }
-                            page = __pp_ReleaseFragment(page);
                             if (page.IsDefault)
                             {
                                 return true;
@@ -868,10 +883,14 @@ namespace PagePool.Generators
                         for (int i = 0; i < n; i++)
                         {
                             int id = cache[i];
-                            // Released pages turn Unborn, so a stale duplicate further down the cache is skipped.
+                            // Released pages turn Unborn, so a stale duplicate further down the cache is only counted.
                             if (slots[id].State == {{State}}.Idle)
                             {
                                 __pp_ReleasePage(id);
+                            }
+                            else
+                            {
+                                __pp_core.DropStale(id);
                             }
                         }
                         __pp_DrainRing();
