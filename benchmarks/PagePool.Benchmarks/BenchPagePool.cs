@@ -1,4 +1,3 @@
-#if PAGEPOOL_GENERATOR
 namespace PagePool.Benchmarks;
 
 /// <summary>The generated pool the benchmarks measure: every size a constant in the emitted fast path.</summary>
@@ -6,4 +5,3 @@ namespace PagePool.Benchmarks;
 internal sealed partial class BenchPagePool
 {
 }
-#endif

@@ -27,9 +27,7 @@ public unsafe class BurstBenchmarks
     private IByteBufferAllocator _netty = null!;
     private ArrayStackFloor _floor = null!;
     private RuntimePagePool _runtime = null!;
-#if PAGEPOOL_GENERATOR
     private BenchPagePool _generated = null!;
-#endif
 
     [GlobalSetup]
     public void Setup()
@@ -38,18 +36,14 @@ public unsafe class BurstBenchmarks
         _netty = PooledByteBufferAllocator.Default;
         _floor = new ArrayStackFloor(Sizes.PoolSize);
         _runtime = new RuntimePagePool(new PagePoolOptions { PageSize = Sizes.Buffer, PoolSize = Sizes.PoolSize, Name = "bench" });
-#if PAGEPOOL_GENERATOR
         _generated = new BenchPagePool();
-#endif
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
         _runtime.DestroyPagePool();
-#if PAGEPOOL_GENERATOR
         _generated.DestroyPagePool();
-#endif
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Pairs, Description = "ArrayPool<byte>.Shared")]
@@ -203,7 +197,6 @@ public unsafe class BurstBenchmarks
         }
     }
 
-#if PAGEPOOL_GENERATOR
     [Benchmark(OperationsPerInvoke = Pairs, Description = "[PagePool] generated RecyclePageDirect")]
     public void GeneratedDirect()
     {
@@ -239,5 +232,4 @@ public unsafe class BurstBenchmarks
             pool.RecyclePages(held[..n]);
         }
     }
-#endif
 }

@@ -22,9 +22,7 @@ public unsafe class CrossThreadBenchmarks
     private Handoff? _handoff;
     private PinnedBlockQueue _kestrel = null!;
     private RuntimePagePool _runtime = null!;
-#if PAGEPOOL_GENERATOR
     private BenchPagePool _generated = null!;
-#endif
     private byte[] _floorPage = null!;
 
     private Handoff<byte[], ArrayPoolReturn> _arrayPool = null!;
@@ -34,9 +32,7 @@ public unsafe class CrossThreadBenchmarks
     private Handoff<nint, NativeFree> _native = null!;
     private Handoff<nint, Drop<nint>> _floor = null!;
     private Handoff<Page, RuntimeRecycle> _runtimeHandoff = null!;
-#if PAGEPOOL_GENERATOR
     private Handoff<Page, GeneratedRecycle> _generatedHandoff = null!;
-#endif
 
     [GlobalSetup(Target = nameof(ArrayPoolShared))]
     public void SetupArrayPool() => _handoff = _arrayPool = new(RingCapacity, default);
@@ -71,23 +67,19 @@ public unsafe class CrossThreadBenchmarks
         _handoff = _runtimeHandoff = new(RingCapacity, new RuntimeRecycle(_runtime));
     }
 
-#if PAGEPOOL_GENERATOR
     [GlobalSetup(Target = nameof(GeneratedPool))]
     public void SetupGenerated()
     {
         _generated = new BenchPagePool();
         _handoff = _generatedHandoff = new(RingCapacity, new GeneratedRecycle(_generated));
     }
-#endif
 
     [GlobalCleanup]
     public void Cleanup()
     {
         _handoff?.Dispose();
         _runtime?.DestroyPagePool();
-#if PAGEPOOL_GENERATOR
         _generated?.DestroyPagePool();
-#endif
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Items, Description = "ArrayPool<byte>.Shared")]
@@ -188,7 +180,6 @@ public unsafe class CrossThreadBenchmarks
         handoff.WaitUntilReturned();
     }
 
-#if PAGEPOOL_GENERATOR
     [Benchmark(OperationsPerInvoke = Items, Description = "[PagePool] generated (RecyclePage -> ring)")]
     public void GeneratedPool()
     {
@@ -202,7 +193,6 @@ public unsafe class CrossThreadBenchmarks
         }
         handoff.WaitUntilReturned();
     }
-#endif
 
     // ---------------------------------------------------------------- what the consumer does with each buffer
 
@@ -238,12 +228,10 @@ public unsafe class CrossThreadBenchmarks
         public void Return(Page item) => pool.RecyclePage(item);
     }
 
-#if PAGEPOOL_GENERATOR
     private readonly struct GeneratedRecycle(BenchPagePool pool) : IReturn<Page>
     {
         public void Return(Page item) => pool.RecyclePage(item);
     }
-#endif
 }
 
 /// <summary>What the consumer thread does with a buffer it received. A struct, so each peer's call is direct.</summary>

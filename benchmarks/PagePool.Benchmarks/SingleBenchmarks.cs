@@ -19,9 +19,7 @@ public unsafe class SingleBenchmarks
     private IByteBufferAllocator _netty = null!;
     private ArrayStackFloor _floor = null!;
     private RuntimePagePool _runtime = null!;
-#if PAGEPOOL_GENERATOR
     private BenchPagePool _generated = null!;
-#endif
     private byte[]? _lastNew;
 
     [GlobalSetup]
@@ -31,18 +29,14 @@ public unsafe class SingleBenchmarks
         _netty = PooledByteBufferAllocator.Default;
         _floor = new ArrayStackFloor(Sizes.PoolSize);
         _runtime = new RuntimePagePool(new PagePoolOptions { PageSize = Sizes.Buffer, PoolSize = Sizes.PoolSize, Name = "bench" });
-#if PAGEPOOL_GENERATOR
         _generated = new BenchPagePool();
-#endif
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
         _runtime.DestroyPagePool();
-#if PAGEPOOL_GENERATOR
         _generated.DestroyPagePool();
-#endif
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Pairs, Description = "ArrayPool<byte>.Shared")]
@@ -139,7 +133,6 @@ public unsafe class SingleBenchmarks
         }
     }
 
-#if PAGEPOOL_GENERATOR
     [Benchmark(OperationsPerInvoke = Pairs, Description = "[PagePool] generated RecyclePageDirect")]
     public void GeneratedDirect()
     {
@@ -163,5 +156,4 @@ public unsafe class SingleBenchmarks
             pool.RecyclePage(page);
         }
     }
-#endif
 }

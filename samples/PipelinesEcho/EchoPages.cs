@@ -7,9 +7,7 @@ namespace PipelinesEcho;
 /// The pipes reach them through <c>AsMemoryPool()</c>, a thread-safe <see cref="System.Buffers.MemoryPool{T}"/>
 /// whose owners recycle the page when the pipe is done with a segment.
 /// </summary>
-#if PAGEPOOL_GENERATOR
 [PagePool(4096, 1024)]
-#endif
 internal sealed partial class EchoPages
 {
 }

@@ -10,9 +10,7 @@ namespace UdpRxQueue;
 /// GetPageStats and DestroyPagePool, with every size folded into constants.
 /// </summary>
 /// <remarks>Pages are pinned, so their <see cref="Page.Address"/> goes straight into recvmmsg's iovecs.</remarks>
-#if PAGEPOOL_GENERATOR
 [PagePool(2048, 1024)]
-#endif
 internal sealed partial class RxQueue
 {
     private long _pagesCreated;
