@@ -52,7 +52,8 @@ namespace PagePool.Generators
                 {
                     return null;
                 }
-                if (!HasModifier(node, SyntaxKind.PartialKeyword) || HasModifier(node, SyntaxKind.FileKeyword))
+                if (node.Identifier.IsMissing || node.Identifier.ValueText.Length == 0 ||
+                    !HasModifier(node, SyntaxKind.PartialKeyword) || HasModifier(node, SyntaxKind.FileKeyword))
                 {
                     return null;
                 }
@@ -69,6 +70,13 @@ namespace PagePool.Generators
                     }
                 }
                 if (count != 1 || attribute is null || context.Attributes.Length != 1)
+                {
+                    return null;
+                }
+
+                // A malformed attribute (missing argument, wrong type, unknown name, unclosed bracket) is the compiler's
+                // to report: generating from what it managed to bind would only add confusing errors.
+                if (HasErrors(attribute, context.SemanticModel, cancellationToken))
                 {
                     return null;
                 }
@@ -101,6 +109,30 @@ namespace PagePool.Generators
                     HintName(type),
                     containing.Value,
                     options);
+            }
+
+            private static bool HasErrors(AttributeData attribute, SemanticModel semanticModel, CancellationToken cancellationToken)
+            {
+                if (attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken) is not AttributeSyntax syntax)
+                {
+                    return true;
+                }
+                if (syntax.Parent is not AttributeListSyntax list || list.ContainsDiagnostics)
+                {
+                    return true;
+                }
+                if (syntax.SyntaxTree != semanticModel.SyntaxTree)
+                {
+                    return false;
+                }
+                foreach (Diagnostic diagnostic in semanticModel.GetDiagnostics(syntax.Span, cancellationToken))
+                {
+                    if (diagnostic.Severity == DiagnosticSeverity.Error)
+                    {
+                        return true;
+                    }
+                }
+                return false;
             }
 
             /// <summary>Reads and validates the attribute's arguments; null when any is missing, malformed or breaks a rule.</summary>
