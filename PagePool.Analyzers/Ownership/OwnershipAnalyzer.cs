@@ -41,6 +41,9 @@ public sealed class OwnershipAnalyzer : DiagnosticAnalyzer
     /// <summary>How many times the analysis hit an internal error and skipped a method (for tests).</summary>
     internal static int InternalErrors => Volatile.Read(ref s_internalErrors);
 
+    /// <summary>The last internal error, for tests to show.</summary>
+    internal static Exception? LastInternalError { get; private set; }
+
     /// <inheritdoc/>
     public override void Initialize(AnalysisContext context)
     {
@@ -64,9 +67,18 @@ public sealed class OwnershipAnalyzer : DiagnosticAnalyzer
             && context.OperationBlocks.Length > 0
             && ArrayRulesEnabled(context.Compilation, context.OperationBlocks[0].Syntax.SyntaxTree, context.CancellationToken);
 
-        foreach (var root in context.OperationBlocks)
+        var seen = new HashSet<IOperation>();
+        foreach (var block in context.OperationBlocks)
         {
-            if (root.Parent is not null
+            // For a method the blocks may be the body block under an IMethodBodyOperation: the graph is built
+            // for the root, once.
+            var root = block;
+            while (root.Parent is not null)
+            {
+                root = root.Parent;
+            }
+
+            if (!seen.Add(root)
                 || root is not (IMethodBodyOperation or IConstructorBodyOperation or IBlockOperation)
                 || !Touches(root, context.OwningSymbol, types, trackArrays))
             {
@@ -75,7 +87,7 @@ public sealed class OwnershipAnalyzer : DiagnosticAnalyzer
 
             try
             {
-                var graph = context.GetControlFlowGraph(root);
+                var graph = context.GetControlFlowGraph(block);
                 var reporter = new OwnershipReporter(context.ReportDiagnostic);
                 AnalyzeGraph(graph, context.OwningSymbol as IMethodSymbol, types, reporter, trackArrays, offContextApi: null, context.CancellationToken);
             }
@@ -83,6 +95,7 @@ public sealed class OwnershipAnalyzer : DiagnosticAnalyzer
             {
                 // Half-typed code must never surface as AD0001: skip the method rather than crash the build.
                 Interlocked.Increment(ref s_internalErrors);
+                LastInternalError = ex;
             }
         }
     }
