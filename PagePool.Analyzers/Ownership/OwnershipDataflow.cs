@@ -564,10 +564,11 @@ internal sealed class OwnershipDataflow
 
     private void CheckUnreferenced(OwnershipState state, LeakReason reason, int line)
     {
+        // Values no variable can reach any more are dropped; those still owned leak here.
         List<int>? dead = null;
         foreach (var pair in state.Resources)
         {
-            if ((pair.Value.Flags & Own.Held) != 0 && !state.IsReferenced(pair.Key))
+            if (!state.IsReferenced(pair.Key))
             {
                 (dead ??= new List<int>()).Add(pair.Key);
             }
@@ -580,7 +581,12 @@ internal sealed class OwnershipDataflow
 
         foreach (var id in dead)
         {
-            ReportLeak(id, state.Resources[id], reason, line);
+            var resource = state.Resources[id];
+            if ((resource.Flags & Own.Held) != 0)
+            {
+                ReportLeak(id, resource, reason, line);
+            }
+
             state.Resources.Remove(id);
         }
     }
@@ -1127,7 +1133,13 @@ internal sealed class OwnershipDataflow
 
         var flags = lends || _types.IsNotOwnedParameter(argument.Parameter) ? Own.Borrowed : Own.Held;
         var created = NewResource(state, argument, flags, ResourceKind.Page, PoolOf(InstanceOf(argument)), method.Name);
-        switch (Strip(target))
+        var written = Strip(target);
+        if (written is IDeclarationExpressionOperation declaration)
+        {
+            written = Strip(declaration.Expression);
+        }
+
+        switch (written)
         {
             case ILocalReferenceOperation local:
                 Assign(state, local.Local, created, local.Local.Name);
@@ -1206,10 +1218,16 @@ internal sealed class OwnershipDataflow
             // The same site ran again while its previous value is still held somewhere (a loop): keep the
             // previous value as the site's second generation, so the two are tracked apart.
             var older = id + 1;
-            if (state.Resources.TryGetValue(older, out var existing))
+            if (state.Resources.TryGetValue(older, out var existing) && state.IsReferenced(older))
             {
-                previous.Flags |= existing.Flags;
+                if ((previous.Flags & Own.Released) == 0)
+                {
+                    previous.ReleaseLine = existing.ReleaseLine;
+                    previous.ReleaseKind = existing.ReleaseKind;
+                }
+
                 previous.Note = (previous.Flags & Own.Held) != 0 ? previous.Note : existing.Note;
+                previous.Flags |= existing.Flags;
             }
 
             state.Resources[older] = previous;
@@ -1306,29 +1324,31 @@ internal sealed class OwnershipDataflow
 
     private static bool SetDefault(OwnershipState state, ResourceSet value, bool isDefault)
     {
-        if (value.Count != 1)
+        if (value.IsEmpty)
         {
             return true;
         }
 
-        var id = value[0];
-        var resource = state.Get(id);
-        if (isDefault)
+        var feasible = false;
+        foreach (var id in value.Ids)
         {
-            resource.Flags = Own.Absent;
-            resource.Note = null;
+            var resource = state.Get(id);
+            if (isDefault)
+            {
+                // The variable holds no page on this path, whichever value it would otherwise hold.
+                resource.Flags = Own.Absent;
+                resource.Note = null;
+                state.Resources[id] = resource;
+                feasible = true;
+                continue;
+            }
+
+            resource.Flags &= ~Own.Absent;
             state.Resources[id] = resource;
-            return true;
+            feasible |= resource.Flags != Own.None;
         }
 
-        resource.Flags &= ~Own.Absent;
-        if (resource.Flags == Own.None)
-        {
-            return false;
-        }
-
-        state.Resources[id] = resource;
-        return true;
+        return feasible;
     }
 
     // ---- captures, owner context and pools ----
