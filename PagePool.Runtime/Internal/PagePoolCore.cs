@@ -1,0 +1,540 @@
+using System;
+using System.Collections.Generic;
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using System.Threading;
+
+namespace PagePool.Internal;
+
+/// <summary>One page's bookkeeping: where it lives, whose it is, and (fragments) how many references are out.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public struct PageSlot
+{
+    /// <summary>The page's first byte; 0 until the page is carved.</summary>
+    public nint Address;
+    /// <summary>One of <see cref="PageState"/>'s values.</summary>
+    public int State;
+    /// <summary>Fragments only: references out on this page (biased while the owner carves it).</summary>
+    public int RefCount;
+}
+
+/// <summary>The states of a <see cref="PageSlot"/>.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public static class PageState
+{
+    /// <summary>Not in service: never created, or released (its memory is kept for re-creation).</summary>
+    public const int Unborn = 0;
+    /// <summary>In service and in the pool: the owner's cache or the return ring.</summary>
+    public const int Idle = 1;
+    /// <summary>Held by a user.</summary>
+    public const int InUse = 2;
+}
+
+/// <summary>Counters written only by the owner context, with plain increments (the kernel's per-NAPI alloc stats).</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public struct OwnerCounters
+{
+    /// <summary>See <see cref="PagePoolStats.AllocFast"/>.</summary>
+    public long AllocFast;
+    /// <summary>See <see cref="PagePoolStats.AllocSlow"/>.</summary>
+    public long AllocSlow;
+    /// <summary>See <see cref="PagePoolStats.AllocEmpty"/>.</summary>
+    public long AllocEmpty;
+    /// <summary>See <see cref="PagePoolStats.AllocRefill"/>.</summary>
+    public long AllocRefill;
+    /// <summary>See <see cref="PagePoolStats.RecycleCached"/>.</summary>
+    public long RecycleCached;
+    /// <summary>See <see cref="PagePoolStats.RecycleCacheFull"/>.</summary>
+    public long RecycleCacheFull;
+}
+
+/// <summary>
+/// The engine behind every pool, generated or <see cref="RuntimePagePool"/>: page slots, page memory, the
+/// cross-thread return ring, release and destroy, counters, leak tracking and poisoning. The owner's cache lives
+/// in the pool itself (an inline buffer in generated pools), so the fast path never leaves the pool's own code.
+/// </summary>
+/// <remarks>
+/// For generated code and the runtime; not for direct use. Members say which context may call them: "owner"
+/// members are not thread-safe (one caller at a time, like a NAPI poll loop); the others are.
+/// </remarks>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public sealed class PagePoolCore
+{
+    private const byte PoisonByte = 0xA5;
+
+    /// <summary>One slot per page id (0..PoolSize-1).</summary>
+    public readonly PageSlot[] Slots;
+
+    /// <summary>Owner-context counters, bumped directly by the pool's fast path.</summary>
+    public OwnerCounters Owner;
+
+    private readonly PageArena _arena;
+    private readonly PageRing _ring;
+    private readonly LeakTracker? _leaks;
+    private readonly object _lock = new();
+    private readonly int[] _freeList;     // released slots, memory kept, waiting to be created again
+    private readonly int _clearOffset;
+    private readonly int _clearLength;
+    private readonly bool _poison;
+    private int _freeCount;
+    private long _pagesCreated;
+    private long _recycleRingFull;
+    private long _recycleReleased;
+    private long _recycledAfterDestroy;
+    private long _staleDropped;
+    private int _ownerThread;              // EnterOwner/ExitOwner (Debug builds of generated pools)
+    private int _ownerDepth;
+    private volatile bool _destroyed;
+    private bool _destroyCompleted;
+
+    /// <summary>Creates the engine of a pool; validates the arguments with the same rules as the analyzer.</summary>
+    /// <exception cref="ArgumentException">An argument is out of range.</exception>
+    public PagePoolCore(string name, int pageSize, int poolSize, PageMemoryKind memory, int headroom, int maxLength,
+        bool clearOnRecycle, PageLeakTracking leakTracking, bool poison, int ringSize = 0)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        string? error = PagePoolValidation.Validate(pageSize, poolSize, PagePoolDefaults.CacheSize, 1, headroom, maxLength, ringSize);
+        if (error is not null)
+        {
+            throw new ArgumentException($"Page pool '{name}': {error}");
+        }
+        Name = name;
+        PageSize = pageSize;
+        PoolSize = poolSize;
+        Slots = new PageSlot[poolSize];
+        _freeList = new int[poolSize];
+        _arena = new PageArena(pageSize, poolSize, memory);
+        int ring = ringSize != 0 ? ringSize : (int)Math.Min(8192u, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(poolSize, 2)));
+        _ring = new PageRing(ring);
+        _leaks = leakTracking == PageLeakTracking.Off ? null : new LeakTracker(poolSize, leakTracking);
+        if (clearOnRecycle)
+        {
+            _clearOffset = headroom;
+            _clearLength = Shared.PagePoolRules.EffectiveMaxLength(pageSize, headroom, maxLength);
+        }
+        _poison = poison;
+        PagePoolMetrics.Register(this);
+    }
+
+    /// <summary>The pool's name: in exceptions, stats and the <c>pagepool.name</c> metric tag.</summary>
+    public string Name { get; }
+
+    /// <summary>Bytes per page.</summary>
+    public int PageSize { get; }
+
+    /// <summary>The most pages that can exist at once.</summary>
+    public int PoolSize { get; }
+
+    /// <summary>Whether <see cref="BeginDestroy"/> ran. Thread-safe.</summary>
+    public bool IsDestroyed => _destroyed;
+
+    /// <summary>Whether recycles must call <see cref="OnRecycled"/> and allocations <see cref="OnAllocated"/>.</summary>
+    public bool HasPageHooks => _leaks is not null || _poison || _clearLength != 0;
+
+    /// <summary>The memory kind in use (Native when huge pages fell back).</summary>
+    public PageMemoryKind MemoryKind => _arena.Kind;
+
+    /// <summary>Why the requested memory kind was not used, or null.</summary>
+    public string? MemoryFallbackReason => _arena.FallbackReason;
+
+    /// <summary>The report written when the pool was destroyed with pages still out, or null.</summary>
+    public string? DestroyReport { get; private set; }
+
+    /// <summary>Entries in the return ring.</summary>
+    public int RingCapacity => _ring.Capacity;
+
+    /// <summary>Builds a handle to a page (or fragment) of this pool.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Page CreateHandle(int id, nint address, int length) => new(this, address, id, length);
+
+    // ---------------------------------------------------------------- owner context: allocation slow paths
+
+    /// <summary>
+    /// Owner: refills the cache from the return ring (the kernel's page_pool_refill_alloc_cache). Only pages still
+    /// idle are taken; a stale duplicate left by a racing double recycle is dropped. Returns how many ids it wrote.
+    /// </summary>
+    /// <exception cref="PagePoolException">The pool was destroyed.</exception>
+    public int Refill(Span<int> cache)
+    {
+        if (_destroyed)
+        {
+            ThrowDestroyed();
+        }
+        int taken = _ring.Dequeue(cache);
+        int kept = 0;
+        PageSlot[] slots = Slots;
+        for (int i = 0; i < taken; i++)
+        {
+            int id = cache[i];
+            if (slots[id].State == PageState.Idle)
+            {
+                cache[kept++] = id;
+            }
+            else
+            {
+                _staleDropped++;
+            }
+        }
+        return kept;
+    }
+
+    /// <summary>Owner: a cache entry whose page was not idle (a stale duplicate) was dropped.</summary>
+    public void DropStale(int id) => Interlocked.Increment(ref _staleDropped);
+
+    /// <summary>
+    /// Owner: the slow path proper. Brings a page into service, reusing a released slot or carving new memory;
+    /// the slot comes back <see cref="PageState.InUse"/> (the caller runs its OnPageCreated hook). False when
+    /// PoolSize pages exist: the pool is exhausted.
+    /// </summary>
+    /// <exception cref="PagePoolException">The pool was destroyed.</exception>
+    public bool TryCreatePage(out int id)
+    {
+        lock (_lock)
+        {
+            if (_destroyed)
+            {
+                ThrowDestroyed();
+            }
+            nint address;
+            if (_freeCount > 0)
+            {
+                id = _freeList[--_freeCount];
+                _arena.Revive(id);
+                address = Slots[id].Address;
+            }
+            else
+            {
+                address = _arena.CarveNext(out id);
+                if (address == 0)
+                {
+                    id = -1;
+                    return false;
+                }
+            }
+            ref PageSlot slot = ref Slots[id];
+            slot.Address = address;
+            slot.RefCount = 0;
+            Volatile.Write(ref slot.State, PageState.InUse);
+            _pagesCreated++;
+            if (_poison)
+            {
+                FillPoison(address);
+            }
+            return true;
+        }
+    }
+
+    /// <summary>Owner: leak tracking and the poison check for a page just handed out.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public void OnAllocated(int id)
+    {
+        _leaks?.Track(id);
+        if (_poison)
+        {
+            CheckPoison(id);
+            if (_clearLength != 0)
+            {
+                ClearRange(Slots[id].Address);
+            }
+        }
+    }
+
+    /// <summary>Any thread: ClearOnRecycle, poisoning and leak untracking for a page that just went idle.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public void OnRecycled(int id)
+    {
+        _leaks?.Untrack(id);
+        nint address = Slots[id].Address;
+        if (_poison)
+        {
+            FillPoison(address);
+        }
+        else if (_clearLength != 0)
+        {
+            ClearRange(address);
+        }
+    }
+
+    /// <summary>Debug builds of generated pools: marks the calling thread as in the owner context.</summary>
+    /// <exception cref="PagePoolException">Another thread is in the owner context at the same time.</exception>
+    public void EnterOwner()
+    {
+        int me = Environment.CurrentManagedThreadId;
+        if (Volatile.Read(ref _ownerThread) == me)
+        {
+            _ownerDepth++;
+            return;
+        }
+        int other = Interlocked.CompareExchange(ref _ownerThread, me, 0);
+        if (other != 0)
+        {
+            throw new PagePoolException(
+                $"Page pool '{Name}': thread {me} allocated or recycled directly while thread {other} was doing so. " +
+                "AllocPage, TryAllocPage, AllocPages, AllocFragment and RecyclePageDirect are owner-context only (one caller at a time); " +
+                "use RecyclePage from other threads.", Name, -1);
+        }
+        _ownerDepth = 1;
+    }
+
+    /// <summary>Debug builds of generated pools: leaves the owner context.</summary>
+    public void ExitOwner()
+    {
+        if (Volatile.Read(ref _ownerThread) == Environment.CurrentManagedThreadId && --_ownerDepth == 0)
+        {
+            Volatile.Write(ref _ownerThread, 0);
+        }
+    }
+
+    // ---------------------------------------------------------------- any thread: recycling
+
+    /// <summary>Any thread: the page is this pool's and was in use; it is now idle. False means misuse.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryMarkIdleShared(Page page) =>
+        ReferenceEquals(page.Core, this)
+        && Interlocked.CompareExchange(ref Slots[page.Id].State, PageState.Idle, PageState.InUse) == PageState.InUse;
+
+    /// <summary>
+    /// Any thread: publishes an idle page into the return ring (the kernel's ptr_ring). False when the ring is full
+    /// or the pool is destroyed: the caller then releases the page (its OnPageReleased hook, then <see cref="ReleasePage"/>).
+    /// </summary>
+    public bool TryRecycleToRing(int id)
+    {
+        if (_destroyed)
+        {
+            Interlocked.Increment(ref _recycledAfterDestroy);
+            return false;
+        }
+        if (_ring.TryEnqueue(id))
+        {
+            return true;
+        }
+        Interlocked.Increment(ref _recycleRingFull);
+        return false;
+    }
+
+    /// <summary>Any thread: publishes idle pages with one ring reservation. Returns how many (a prefix); the caller releases the rest.</summary>
+    public int TryRecycleToRing(ReadOnlySpan<int> ids)
+    {
+        if (_destroyed)
+        {
+            Interlocked.Add(ref _recycledAfterDestroy, ids.Length);
+            return 0;
+        }
+        int n = _ring.TryEnqueueBatch(ids);
+        if (n < ids.Length)
+        {
+            Interlocked.Add(ref _recycleRingFull, ids.Length - n);
+        }
+        return n;
+    }
+
+    /// <summary>
+    /// Any thread: fragments. Drops one reference to the fragment's page; true when it was the last one and the
+    /// caller must recycle the page itself.
+    /// </summary>
+    /// <exception cref="PagePoolException">Not a fragment of this pool that is out.</exception>
+    public bool TryReleaseFragmentRef(Page page)
+    {
+        if (!ReferenceEquals(page.Core, this) || Volatile.Read(ref Slots[page.Id].State) != PageState.InUse)
+        {
+            ThrowBadRecycle(page);
+        }
+        int left = Interlocked.Decrement(ref Slots[page.Id].RefCount);
+        if (left < 0)
+        {
+            Interlocked.Increment(ref Slots[page.Id].RefCount);
+            ThrowBadRecycle(page);
+        }
+        return left == 0;
+    }
+
+    /// <summary>
+    /// Any thread: the page leaves service for good (the kernel's page_pool_return_page), after the caller ran its
+    /// OnPageReleased hook. Its slot can be created again; after destroy its memory is freed with its chunk.
+    /// </summary>
+    public void ReleasePage(int id)
+    {
+        lock (_lock)
+        {
+            ref PageSlot slot = ref Slots[id];
+            if (slot.State != PageState.Idle)
+            {
+                _staleDropped++; // a stale duplicate of a page already released
+                return;
+            }
+            slot.State = PageState.Unborn;
+            _freeList[_freeCount++] = id;
+            _recycleReleased++;
+            if (_arena.Retire(id) && _destroyed)
+            {
+                _arena.FreeIdleChunks();
+            }
+        }
+    }
+
+    /// <summary>Throws the <see cref="PagePoolException"/> that explains why <paramref name="page"/> cannot be recycled.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    [DoesNotReturn]
+    public void ThrowBadRecycle(Page page)
+    {
+        if (page.IsDefault)
+        {
+            throw new PagePoolException(
+                $"Page pool '{Name}' was given default(Page) to recycle: it belongs to no pool. Recycle only pages this pool handed out.", Name, -1);
+        }
+        if (!ReferenceEquals(page.Core, this))
+        {
+            throw new PagePoolException(
+                $"Page {page.Id} belongs to page pool '{page.Core!.Name}', not to '{Name}': recycle it into the pool it came from.", Name, page.Id);
+        }
+        int state = Volatile.Read(ref Slots[page.Id].State);
+        string why = state switch
+        {
+            PageState.Idle => "it is already back in the pool: it was recycled twice",
+            PageState.Unborn => "it was already released from service: it was recycled twice, or after the pool was destroyed",
+            _ => "every fragment of it was already recycled: a fragment was recycled twice",
+        };
+        throw new PagePoolException($"Page {page.Id} of page pool '{Name}' cannot be recycled: {why}. Nothing was changed.", Name, page.Id);
+    }
+
+    // ---------------------------------------------------------------- destroy (the kernel's page_pool_destroy)
+
+    /// <summary>Owner: starts a deferred destroy. True the first time only. Afterwards allocation throws and recycled pages are released.</summary>
+    public bool BeginDestroy()
+    {
+        lock (_lock)
+        {
+            if (_destroyed)
+            {
+                return false;
+            }
+            _destroyed = true;
+        }
+        Interlocked.MemoryBarrier();
+        return true;
+    }
+
+    /// <summary>After <see cref="BeginDestroy"/>, any thread: takes ids left in the ring for the caller to release. Call until it returns 0.</summary>
+    public int DrainRing(Span<int> ids)
+    {
+        if (!_destroyed)
+        {
+            throw new InvalidOperationException("DrainRing is for destroyed pools; the owner drains a live ring with Refill.");
+        }
+        lock (_lock)
+        {
+            return _ring.DequeueAll(ids);
+        }
+    }
+
+    /// <summary>Owner, after the cache and ring were released: frees idle memory and reports pages still out.</summary>
+    public void CompleteDestroy()
+    {
+        string? report = null;
+        lock (_lock)
+        {
+            if (_destroyCompleted)
+            {
+                return;
+            }
+            _destroyCompleted = true;
+            _arena.FreeIdleChunks();
+            long inUse = PagesInUse;
+            if (inUse > 0)
+            {
+                var text = new System.Text.StringBuilder();
+                text.Append("Page pool '").Append(Name).Append("' destroyed with ").Append(inUse)
+                    .Append(" page(s) still in use; their memory is freed as they are recycled.");
+                if (_leaks is null)
+                {
+                    text.Append(" Turn on LeakTracking to see where they were allocated.");
+                }
+                else
+                {
+                    foreach (PageLeak leak in GetLeaks(TimeSpan.Zero))
+                    {
+                        text.AppendLine().Append(leak.ToString());
+                    }
+                }
+                report = DestroyReport = text.ToString();
+            }
+        }
+        if (report is not null)
+        {
+            Trace.TraceWarning(report);
+        }
+    }
+
+    // ---------------------------------------------------------------- stats and diagnostics
+
+    /// <summary>Pages held outside the pool (the kernel's inflight: hold - release). Thread-safe snapshot.</summary>
+    public long PagesInUse
+    {
+        get
+        {
+            long holds = Owner.AllocFast + Owner.AllocSlow + Owner.AllocRefill;
+            long returns = Owner.RecycleCached + _ring.Enqueued + Volatile.Read(ref _recycleRingFull) + Volatile.Read(ref _recycledAfterDestroy);
+            return holds - returns + Volatile.Read(ref _staleDropped);
+        }
+    }
+
+    /// <summary>A snapshot of every counter. Thread-safe; counters written by other threads may be a moment old.</summary>
+    public PagePoolStats GetStats() => new(
+        AllocFast: Owner.AllocFast,
+        AllocSlow: Owner.AllocSlow,
+        AllocEmpty: Owner.AllocEmpty,
+        AllocRefill: Owner.AllocRefill,
+        RecycleCached: Owner.RecycleCached,
+        RecycleCacheFull: Owner.RecycleCacheFull,
+        RecycleRing: _ring.Enqueued,
+        RecycleRingFull: Volatile.Read(ref _recycleRingFull),
+        RecycleReleased: Volatile.Read(ref _recycleReleased),
+        PagesInUse: PagesInUse,
+        PagesCreated: Volatile.Read(ref _pagesCreated),
+        BytesReserved: _arena.BytesReserved,
+        MemoryKind: _arena.Kind);
+
+    /// <summary>
+    /// Tracked pages (LeakTracking Sampled or All) out for at least <paramref name="minAge"/>, oldest first, with
+    /// their allocation stack traces. Empty when tracking is off. Thread-safe.
+    /// </summary>
+    public IReadOnlyList<PageLeak> GetLeaks(TimeSpan minAge) =>
+        _leaks is null ? Array.Empty<PageLeak>() : _leaks.Collect(Name, minAge, id => Volatile.Read(ref Slots[id].State) == PageState.InUse);
+
+    /// <summary>The page's bytes as <see cref="Memory{T}"/>, allocating nothing after the page's first call.</summary>
+    public Memory<byte> GetMemory(int id, nint address, int length) => _arena.GetMemory(id, address, length);
+
+    // ---------------------------------------------------------------- helpers
+
+    private unsafe void FillPoison(nint address) => new Span<byte>((void*)address, PageSize).Fill(PoisonByte);
+
+    private unsafe void ClearRange(nint address) => new Span<byte>((void*)(address + _clearOffset), _clearLength).Clear();
+
+    private unsafe void CheckPoison(int id)
+    {
+        var span = new ReadOnlySpan<byte>((void*)Slots[id].Address, PageSize);
+        int at = span.IndexOfAnyExcept(PoisonByte);
+        if (at >= 0)
+        {
+            // The report is about an earlier writer, not this caller: put the page back, re-poisoned, through the
+            // ring (a return, so PagesInUse stays exact) and throw. Nothing is lost.
+            byte found = span[at];
+            FillPoison(Slots[id].Address);
+            Volatile.Write(ref Slots[id].State, PageState.Idle);
+            if (!_ring.TryEnqueue(id))
+            {
+                Interlocked.Increment(ref _recycleRingFull);
+                ReleasePage(id);
+            }
+            throw new PagePoolException(
+                $"Page {id} of page pool '{Name}' was written after it was recycled (byte {at} is 0x{found:X2}, expected 0x{PoisonByte:X2}). " +
+                "Some code kept using the page after RecyclePage; the page is back in the pool.", Name, id);
+        }
+    }
+
+    [DoesNotReturn]
+    private void ThrowDestroyed() =>
+        throw new PagePoolException($"Page pool '{Name}' was destroyed: it hands out no more pages. Create a new pool.", Name, -1);
+}

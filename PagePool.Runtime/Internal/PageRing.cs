@@ -1,0 +1,168 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Threading;
+
+namespace PagePool.Internal;
+
+/// <summary>
+/// The return ring (the kernel's ptr_ring): bounded, lock-free, many producers (any thread recycling) and one
+/// consumer (the owner refilling its cache, or the destroyer under the pool's lock). Each cell carries a
+/// sequence number, so a producer can reserve a run of cells with one compare-and-swap.
+/// </summary>
+internal sealed class PageRing
+{
+    private struct Cell
+    {
+        public long Sequence;
+        public int Id;
+    }
+
+    private readonly Cell[] _cells;
+    private readonly int _mask;
+
+    // Producers and the consumer write different counters: keep them on different cache lines.
+    private PaddedLong _tail;
+    private PaddedLong _head;
+
+    public PageRing(int capacity)
+    {
+        _cells = new Cell[capacity];
+        _mask = capacity - 1;
+        for (int i = 0; i < capacity; i++)
+        {
+            _cells[i].Sequence = i;
+        }
+    }
+
+    public int Capacity => _cells.Length;
+
+    /// <summary>Total ids ever enqueued (monotonic): the ring's share of the recycle counters.</summary>
+    public long Enqueued => Volatile.Read(ref _tail.Value);
+
+    /// <summary>Ids waiting in the ring (racy snapshot).</summary>
+    public int Count => (int)Math.Max(0, Volatile.Read(ref _tail.Value) - Volatile.Read(ref _head.Value));
+
+    public bool TryEnqueue(int id)
+    {
+        Cell[] cells = _cells;
+        long pos = Volatile.Read(ref _tail.Value);
+        while (true)
+        {
+            ref Cell cell = ref cells[(int)pos & _mask];
+            long seq = Volatile.Read(ref cell.Sequence);
+            long diff = seq - pos;
+            if (diff == 0)
+            {
+                long seen = Interlocked.CompareExchange(ref _tail.Value, pos + 1, pos);
+                if (seen == pos)
+                {
+                    cell.Id = id;
+                    Volatile.Write(ref cell.Sequence, pos + 1);
+                    return true;
+                }
+                pos = seen;
+            }
+            else if (diff < 0)
+            {
+                return false; // full: the consumer has not freed this cell yet
+            }
+            else
+            {
+                pos = Volatile.Read(ref _tail.Value);
+            }
+        }
+    }
+
+    /// <summary>Reserves as many cells as are free (up to ids.Length) with one CAS and publishes them. Returns how many.</summary>
+    public int TryEnqueueBatch(ReadOnlySpan<int> ids)
+    {
+        if (ids.Length == 0)
+        {
+            return 0;
+        }
+        Cell[] cells = _cells;
+        while (true)
+        {
+            long pos = Volatile.Read(ref _tail.Value);
+            long head = Volatile.Read(ref _head.Value);
+            long free = cells.Length - (pos - head);
+            if (free <= 0)
+            {
+                return 0;
+            }
+            int n = (int)Math.Min(free, ids.Length);
+            // The consumer frees cells in order, so if the last cell of the run is free, all of them are.
+            if (Volatile.Read(ref cells[(int)(pos + n - 1) & _mask].Sequence) != pos + n - 1)
+            {
+                continue; // head moved under us or a stale snapshot: read again
+            }
+            if (Interlocked.CompareExchange(ref _tail.Value, pos + n, pos) != pos)
+            {
+                continue;
+            }
+            for (int i = 0; i < n; i++)
+            {
+                ref Cell cell = ref cells[(int)(pos + i) & _mask];
+                cell.Id = ids[i];
+                Volatile.Write(ref cell.Sequence, pos + i + 1);
+            }
+            return n;
+        }
+    }
+
+    /// <summary>Single consumer: takes up to dest.Length published ids in order. Returns how many.</summary>
+    public int Dequeue(Span<int> dest)
+    {
+        Cell[] cells = _cells;
+        long head = _head.Value;
+        int n = 0;
+        while (n < dest.Length)
+        {
+            ref Cell cell = ref cells[(int)head & _mask];
+            if (Volatile.Read(ref cell.Sequence) != head + 1)
+            {
+                break; // empty, or reserved and not yet published
+            }
+            dest[n++] = cell.Id;
+            Volatile.Write(ref cell.Sequence, head + cells.Length);
+            head++;
+        }
+        Volatile.Write(ref _head.Value, head);
+        return n;
+    }
+
+    /// <summary>
+    /// Single consumer, after destroy: takes every id reserved before this call, waiting for producers that reserved
+    /// a cell but have not published it yet (they are a few instructions from doing so).
+    /// </summary>
+    public int DequeueAll(Span<int> dest)
+    {
+        long tail = Volatile.Read(ref _tail.Value);
+        Cell[] cells = _cells;
+        long head = _head.Value;
+        int n = 0;
+        SpinWait spin = default;
+        while (n < dest.Length && head < tail)
+        {
+            ref Cell cell = ref cells[(int)head & _mask];
+            if (Volatile.Read(ref cell.Sequence) != head + 1)
+            {
+                spin.SpinOnce();
+                continue;
+            }
+            dest[n++] = cell.Id;
+            Volatile.Write(ref cell.Sequence, head + cells.Length);
+            head++;
+        }
+        Volatile.Write(ref _head.Value, head);
+        return n;
+    }
+
+    [StructLayout(LayoutKind.Explicit, Size = 128)]
+    private struct PaddedLong
+    {
+        [FieldOffset(64)]
+        public long Value;
+    }
+}

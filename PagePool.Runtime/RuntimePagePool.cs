@@ -1,0 +1,531 @@
+using System;
+using System.Buffers;
+using System.Collections.Generic;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Threading;
+using PagePool.Internal;
+
+namespace PagePool;
+
+/// <summary>
+/// A page pool whose sizes are chosen at run time (for page sizes read from configuration): the same contract as a
+/// <c>[PagePool]</c> class, with the sizes in fields instead of constants. Generated pools are faster; the
+/// benchmarks show by how much.
+/// </summary>
+/// <remarks>
+/// <para>Thread-safety: allocation (<see cref="AllocPage"/>, <see cref="TryAllocPage"/>, <see cref="AllocPages"/>,
+/// <see cref="AllocFragment"/>), <see cref="RecyclePageDirect"/> and <see cref="DestroyPagePool"/> are owner-context
+/// only: one caller at a time, like a NAPI poll loop. <see cref="RecyclePage"/> and <see cref="RecyclePages"/> are
+/// thread-safe and run concurrently with the owner. Stats and properties are thread-safe snapshots.</para>
+/// <para>The layout follows the kernel's page_pool: an owner cache (array stack, no atomics), refilled in batches from
+/// a lock-free return ring that other threads recycle into, and a slow path that creates pages up to PoolSize.</para>
+/// </remarks>
+public sealed class RuntimePagePool
+{
+    private const int FragmentBias = 1 << 30;
+
+    private readonly PagePoolCore _core;
+    private readonly int[] _cache;
+    private readonly int _refillBatch;
+    private readonly int _pageSize;
+    private readonly bool _hooks;           // leak tracking, poisoning or ClearOnRecycle: per-page work on both paths
+    private readonly bool _fragments;
+    private readonly Action<Page>? _onCreated;
+    private readonly Action<Page>? _onReleased;
+    private int _cacheCount;
+    private int _ownerThread;
+    private int _fragId = -1;               // fragments: the page being carved, its next offset and fragments handed out
+    private int _fragOffset;
+    private int _fragCount;
+    private PageMemoryPool? _memoryPool;
+
+    /// <summary>Creates a pool. Memory is carved lazily, as pages are first needed.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
+    /// <exception cref="ArgumentException">A setting is out of range (the message names it).</exception>
+    public RuntimePagePool(PagePoolOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _core = new PagePoolCore(options.Name, options.PageSize, options.PoolSize, options.Memory, options.Headroom,
+            options.MaxLength, options.ClearOnRecycle, options.LeakTracking, options.Poison, options.RingSize);
+        _cache = new int[options.CacheSize];
+        _refillBatch = options.RefillBatch;
+        _pageSize = options.PageSize;
+        _hooks = _core.HasPageHooks;
+        _fragments = options.Fragments;
+        _onCreated = options.OnPageCreated;
+        _onReleased = options.OnPageReleased;
+        Headroom = options.Headroom;
+        MaxLength = Shared.PagePoolRules.EffectiveMaxLength(options.PageSize, options.Headroom, options.MaxLength);
+    }
+
+    /// <summary>Bytes per page.</summary>
+    public int PageSize => _pageSize;
+
+    /// <summary>The most pages that can exist at once.</summary>
+    public int PoolSize => _core.PoolSize;
+
+    /// <summary>Bytes reserved at the start of each page.</summary>
+    public int Headroom { get; }
+
+    /// <summary>The most bytes a device writes after the headroom.</summary>
+    public int MaxLength { get; }
+
+    /// <summary>The pool's name.</summary>
+    public string Name => _core.Name;
+
+    /// <summary>Pages held outside the pool right now (the kernel's inflight count). Thread-safe.</summary>
+    public int PagesInUse => (int)_core.PagesInUse;
+
+    // ==================================================================== fast path (owner context)
+
+    /// <summary>Owner context: takes a page.</summary>
+    /// <exception cref="PagePoolExhaustedException">All PoolSize pages are in use.</exception>
+    /// <exception cref="PagePoolException">The pool was destroyed.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Page AllocPage()
+    {
+        if (!TryAllocPage(out Page page))
+        {
+            ThrowExhausted();
+        }
+        return page;
+    }
+
+    /// <summary>Owner context: takes a page, or returns false when all PoolSize pages are in use (backpressure).</summary>
+    /// <exception cref="PagePoolException">The pool was destroyed.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryAllocPage(out Page page)
+    {
+        _ownerThread = Environment.CurrentManagedThreadId;
+        int n = _cacheCount;
+        int[] cache = _cache;
+        if ((uint)(n - 1) < (uint)cache.Length)
+        {
+            int id = cache[n - 1];
+            ref PageSlot slot = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_core.Slots), id);
+            if (slot.State == PageState.Idle && !_hooks)
+            {
+                _cacheCount = n - 1;
+                slot.State = PageState.InUse;
+                _core.Owner.AllocFast++;
+                page = _core.CreateHandle(id, slot.Address, _pageSize);
+                return true;
+            }
+        }
+        return TryAllocSlow(out page);
+    }
+
+    /// <summary>Owner context: recycles a page straight into the owner's cache (the kernel's recycle_direct).</summary>
+    /// <exception cref="PagePoolException">The page is default, of another pool, or already recycled; nothing changes.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void RecyclePageDirect([Owned] Page page)
+    {
+        PagePoolCore core = _core;
+        if (!ReferenceEquals(page.Core, core) || _fragments)
+        {
+            RecycleUnusual(page, direct: true);
+            return;
+        }
+        ref PageSlot slot = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(core.Slots), page.Id);
+        if (slot.State != PageState.InUse)
+        {
+            core.ThrowBadRecycle(page);
+        }
+        int n = _cacheCount;
+        int[] cache = _cache;
+        if ((uint)n < (uint)cache.Length && !_hooks)
+        {
+            slot.State = PageState.Idle;
+            cache[n] = page.Id;
+            _cacheCount = n + 1;
+            core.Owner.RecycleCached++;
+            return;
+        }
+        slot.State = PageState.Idle;
+        RecycleIdleSlow(page, direct: true);
+    }
+
+    /// <summary>
+    /// Any thread: recycles a page. On the thread that allocates (the owner) it takes the direct path by itself;
+    /// elsewhere it goes through the lock-free return ring.
+    /// </summary>
+    /// <remarks>The owner is the thread of the latest allocation. An owner that is an async loop hopping threads should
+    /// call <see cref="RecyclePageDirect"/> from the loop itself.</remarks>
+    /// <exception cref="PagePoolException">The page is default, of another pool, or already recycled; nothing changes.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void RecyclePage([Owned] Page page)
+    {
+        if (_ownerThread == Environment.CurrentManagedThreadId)
+        {
+            RecyclePageDirect(page);
+            return;
+        }
+        RecycleShared(page);
+    }
+
+    // ==================================================================== bulk
+
+    /// <summary>Owner context: fills <paramref name="pages"/> with pages; returns how many (fewer when the pool runs out).</summary>
+    /// <exception cref="PagePoolException">The pool was destroyed.</exception>
+    public int AllocPages(Span<Page> pages)
+    {
+        int i = 0;
+        while (i < pages.Length && TryAllocPage(out pages[i]))
+        {
+            i++;
+        }
+        return i;
+    }
+
+    /// <summary>
+    /// Any thread: recycles every page. Off the owner's thread, all of them go into the ring with one reservation per
+    /// batch of 64. A bad page (default, foreign, already recycled) does not stop the others: they are recycled, then
+    /// <see cref="PagePoolException"/> names the first bad one.
+    /// </summary>
+    public void RecyclePages(ReadOnlySpan<Page> pages)
+    {
+        if (_ownerThread == Environment.CurrentManagedThreadId || _fragments || _hooks)
+        {
+            RecycleEach(pages);
+            return;
+        }
+        Span<int> ids = stackalloc int[64];
+        Page firstBad = default;
+        bool anyBad = false;
+        while (!pages.IsEmpty)
+        {
+            int take = Math.Min(pages.Length, ids.Length);
+            int n = 0;
+            for (int i = 0; i < take; i++)
+            {
+                if (_core.TryMarkIdleShared(pages[i]))
+                {
+                    ids[n++] = pages[i].Id;
+                }
+                else if (!anyBad)
+                {
+                    anyBad = true;
+                    firstBad = pages[i];
+                }
+            }
+            int queued = _core.TryRecycleToRing(ids[..n]);
+            for (int i = queued; i < n; i++)
+            {
+                Release(ids[i]);
+            }
+            if (queued > 0 && _core.IsDestroyed)
+            {
+                DrainAfterDestroy();
+            }
+            pages = pages[take..];
+        }
+        if (anyBad)
+        {
+            _core.ThrowBadRecycle(firstBad);
+        }
+    }
+
+    // ==================================================================== fragments (the kernel's page_pool_alloc_frag)
+
+    /// <summary>
+    /// Owner context: a fragment of <paramref name="size"/> bytes carved from a shared page; the page goes back to the
+    /// pool when its last fragment is recycled (from any thread).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The pool was created without <see cref="PagePoolOptions.Fragments"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is not 1..PageSize.</exception>
+    /// <exception cref="PagePoolExhaustedException">A new page was needed and all are in use.</exception>
+    public Page AllocFragment(int size)
+    {
+        if (!_fragments)
+        {
+            throw new InvalidOperationException($"Page pool '{Name}' was created without Fragments = true; AllocFragment needs it.");
+        }
+        if ((uint)(size - 1) >= (uint)_pageSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(size), size, $"A fragment is 1 to {_pageSize} bytes (the page size).");
+        }
+        if (size == _pageSize)
+        {
+            return AllocPage(); // a whole page: recycled as one, no reference count
+        }
+        if (_fragId < 0 || _fragOffset + size > _pageSize)
+        {
+            NextFragmentPage();
+        }
+        int id = _fragId;
+        int offset = _fragOffset;
+        _fragOffset = offset + size;
+        _fragCount++;
+        return _core.CreateHandle(id, _core.Slots[id].Address + offset, size);
+    }
+
+    private void NextFragmentPage()
+    {
+        FlushFragmentPage();
+        Page page = AllocPage();
+        _core.Slots[page.Id].RefCount = FragmentBias;
+        _fragId = page.Id;
+        _fragOffset = 0;
+        _fragCount = 0;
+    }
+
+    /// <summary>Gives up the owner's bias on the current fragment page; recycles it if every fragment is already back.</summary>
+    private void FlushFragmentPage()
+    {
+        int id = _fragId;
+        if (id < 0)
+        {
+            return;
+        }
+        _fragId = -1;
+        if (Interlocked.Add(ref _core.Slots[id].RefCount, -(FragmentBias - _fragCount)) == 0)
+        {
+            RecycleWholePage(_core.CreateHandle(id, _core.Slots[id].Address, _pageSize), direct: true);
+        }
+    }
+
+    // ==================================================================== stats, destroy, adapters
+
+    /// <summary>A snapshot of every counter. Thread-safe.</summary>
+    public PagePoolStats GetPageStats() => _core.GetStats();
+
+    /// <summary>Tracked pages out for at least <paramref name="minAge"/>, with allocation stack traces (empty when LeakTracking is Off). Thread-safe.</summary>
+    public IReadOnlyList<PageLeak> GetPageLeaks(TimeSpan minAge) => _core.GetLeaks(minAge);
+
+    /// <summary>The report written when the pool was destroyed with pages still out, or null.</summary>
+    public string? DestroyReport => _core.DestroyReport;
+
+    /// <summary>
+    /// Owner context: deferred destroy (the kernel's page_pool_destroy). Idle pages are released now (OnPageReleased
+    /// runs for each) and their memory freed; pages still out are released as they are recycled, and listed in
+    /// <see cref="DestroyReport"/> (with allocation sites when leak tracking is on). Later allocations throw. Idempotent.
+    /// </summary>
+    public void DestroyPagePool()
+    {
+        if (!_core.BeginDestroy())
+        {
+            return;
+        }
+        FlushFragmentPage();
+        for (int i = 0; i < _cacheCount; i++)
+        {
+            Release(_cache[i]);
+        }
+        _cacheCount = -1; // both fast paths now fall into their slow paths, which see the pool is destroyed
+        DrainAfterDestroy();
+        _core.CompleteDestroy();
+    }
+
+    /// <summary>
+    /// This pool as a thread-safe <see cref="MemoryPool{T}"/> for System.IO.Pipelines and socket transports: Rent takes a
+    /// page under a lock, disposing the owner recycles it through the ring; no allocation per rent in steady state.
+    /// While it is in use, allocate from this pool only through it.
+    /// </summary>
+    public MemoryPool<byte> AsMemoryPool() =>
+        _memoryPool ?? Interlocked.CompareExchange(ref _memoryPool, new PageMemoryPool(new Source(this)), null) ?? _memoryPool;
+
+    // ==================================================================== slow paths
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TryAllocSlow(out Page page)
+    {
+        PagePoolCore core = _core;
+        if (core.IsDestroyed)
+        {
+            core.Refill(default); // throws the "destroyed" PagePoolException
+        }
+        int[] cache = _cache;
+        // Whatever is left in the cache first: with hooks on, or after a stale duplicate at the top.
+        while (_cacheCount > 0)
+        {
+            int id = cache[--_cacheCount];
+            if (core.Slots[id].State == PageState.Idle)
+            {
+                core.Owner.AllocFast++;
+                page = HandOut(id);
+                return true;
+            }
+            core.DropStale(id);
+        }
+        int refilled = core.Refill(cache.AsSpan(0, _refillBatch));
+        if (refilled > 0)
+        {
+            _cacheCount = refilled - 1;
+            core.Owner.AllocRefill++;
+            page = HandOut(cache[refilled - 1]);
+            return true;
+        }
+        core.Owner.AllocEmpty++;
+        if (core.TryCreatePage(out int created))
+        {
+            core.Owner.AllocSlow++;
+            page = core.CreateHandle(created, core.Slots[created].Address, _pageSize);
+            _onCreated?.Invoke(page);
+            if (_hooks)
+            {
+                core.OnAllocated(created);
+            }
+            return true;
+        }
+        page = default;
+        return false;
+    }
+
+    private Page HandOut(int id)
+    {
+        ref PageSlot slot = ref _core.Slots[id];
+        slot.State = PageState.InUse;
+        Page page = _core.CreateHandle(id, slot.Address, _pageSize);
+        if (_hooks)
+        {
+            _core.OnAllocated(id);
+        }
+        return page;
+    }
+
+    /// <summary>Foreign, default or fragment pages: validation with precise errors, fragment reference counting.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void RecycleUnusual(Page page, bool direct)
+    {
+        if (!ReferenceEquals(page.Core, _core))
+        {
+            _core.ThrowBadRecycle(page);
+        }
+        // In a fragments pool only handles shorter than a page are fragments; whole pages carry no reference count.
+        if (_fragments && page.Length < _pageSize)
+        {
+            if (_core.TryReleaseFragmentRef(page))
+            {
+                RecycleWholePage(page, direct);
+            }
+            return;
+        }
+        RecycleWholePage(page, direct);
+    }
+
+    private void RecycleWholePage(Page page, bool direct)
+    {
+        if (direct)
+        {
+            ref PageSlot slot = ref _core.Slots[page.Id];
+            if (slot.State != PageState.InUse)
+            {
+                _core.ThrowBadRecycle(page);
+            }
+            slot.State = PageState.Idle;
+        }
+        else if (!_core.TryMarkIdleShared(page))
+        {
+            _core.ThrowBadRecycle(page);
+        }
+        RecycleIdleSlow(page, direct);
+    }
+
+    /// <summary>An idle page that could not take the plain cache push: hooks, full cache, ring, release.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void RecycleIdleSlow(Page page, bool direct)
+    {
+        int id = page.Id;
+        if (_hooks)
+        {
+            _core.OnRecycled(id);
+        }
+        if (direct && !_core.IsDestroyed)
+        {
+            int n = _cacheCount;
+            if ((uint)n < (uint)_cache.Length)
+            {
+                _cache[n] = id;
+                _cacheCount = n + 1;
+                _core.Owner.RecycleCached++;
+                return;
+            }
+            _core.Owner.RecycleCacheFull++;
+        }
+        if (!_core.TryRecycleToRing(id))
+        {
+            Release(id);
+        }
+        else if (_core.IsDestroyed)
+        {
+            DrainAfterDestroy();
+        }
+    }
+
+    private void RecycleShared(Page page)
+    {
+        if (_fragments)
+        {
+            RecycleUnusual(page, direct: false);
+            return;
+        }
+        if (!_core.TryMarkIdleShared(page))
+        {
+            _core.ThrowBadRecycle(page);
+        }
+        RecycleIdleSlow(page, direct: false);
+    }
+
+    private void RecycleEach(ReadOnlySpan<Page> pages)
+    {
+        Page firstBad = default;
+        bool anyBad = false;
+        foreach (Page page in pages)
+        {
+            try
+            {
+                RecyclePage(page);
+            }
+            catch (PagePoolException) when (!anyBad)
+            {
+                anyBad = true;
+                firstBad = page;
+            }
+            catch (PagePoolException)
+            {
+            }
+        }
+        if (anyBad)
+        {
+            _core.ThrowBadRecycle(firstBad);
+        }
+    }
+
+    /// <summary>The page leaves service: the OnPageReleased hook, then the engine frees its slot.</summary>
+    private void Release(int id)
+    {
+        _onReleased?.Invoke(_core.CreateHandle(id, _core.Slots[id].Address, _pageSize));
+        _core.ReleasePage(id);
+    }
+
+    private void DrainAfterDestroy()
+    {
+        Span<int> ids = stackalloc int[64];
+        int n;
+        while ((n = _core.DrainRing(ids)) > 0)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                Release(ids[i]);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowExhausted() => throw new PagePoolExhaustedException(Name, PoolSize);
+
+    private sealed class Source : PageSource
+    {
+        private readonly RuntimePagePool _pool;
+
+        public Source(RuntimePagePool pool) => _pool = pool;
+
+        public override PagePoolCore Core => _pool._core;
+
+        public override bool TryAllocPage(out Page page) => _pool.TryAllocPage(out page);
+
+        public override void RecycleShared(Page page) => _pool.RecycleShared(page);
+    }
+}
