@@ -17,6 +17,8 @@ internal static class ConfigParts
         config.WithSummaryStyle(SummaryStyle.Default.WithRatioStyle(RatioStyle.Trend));
         config.WithOrderer(new BenchmarkDotNet.Order.DefaultOrderer(BenchmarkDotNet.Order.SummaryOrderPolicy.Declared));
         config.WithOptions(ConfigOptions.DisableLogFile);
+        // The benchmark project is rebuilt in Release by BenchmarkDotNet; on 2 busy cores that can take minutes.
+        config.WithBuildTimeout(System.TimeSpan.FromMinutes(10));
         return config;
     }
 }
