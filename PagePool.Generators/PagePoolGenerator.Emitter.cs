@@ -25,7 +25,6 @@ namespace PagePool.Generators
             private const string CoreT = "global::PagePool.Internal.PagePoolCore";
             private const string SlotT = "global::PagePool.Internal.PageSlot";
             private const string State = "global::PagePool.Internal.PageState";
-            private const string ThreadId = "global::System.Environment.CurrentManagedThreadId";
             private const string Owned = "[global::PagePool.Owned] ";
             private const string Inline = "[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]";
             private const string NoInline = "[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]";
@@ -202,8 +201,9 @@ namespace PagePool.Generators
                     // Entries in __pp_cache; -1 once destroyed, so both fast paths fall into their slow paths.
                     private int __pp_cacheCount;
 
-                    // The thread that last allocated: RecyclePage there takes the direct path (the kernel's NAPI-context check).
-                    private int __pp_ownerThread;
+                    // Who allocated last: RecyclePage on that thread takes the direct path (the kernel's NAPI-context check),
+                    // answered from stack addresses, with no thread-static read on the fast path.
+                    private global::PagePool.Internal.OwnerContext __pp_owner;
 
                     private global::System.Buffers.MemoryPool<byte>? __pp_memoryPool;
                     """);
@@ -234,7 +234,7 @@ namespace PagePool.Generators
                     {{Inline}}
                     public {{PageT}} AllocPage()
                     {
-                        __pp_ownerThread = {{ThreadId}};
+                        __pp_owner.Enter();
                         {{SourceWriter.Hole(OwnerCall("__pp_AllocPage()", true))}}
                     }
 
@@ -246,7 +246,7 @@ namespace PagePool.Generators
                     {{Inline}}
                     public bool TryAllocPage(out {{PageT}} page)
                     {
-                        __pp_ownerThread = {{ThreadId}};
+                        __pp_owner.Enter();
                         {{SourceWriter.Hole(OwnerCall("__pp_TryAllocPage(out page)", true))}}
                     }
 
@@ -257,7 +257,7 @@ namespace PagePool.Generators
                     {{gen}}
                     public int AllocPages(global::System.Span<{{PageT}}> pages)
                     {
-                        __pp_ownerThread = {{ThreadId}};
+                        __pp_owner.Enter();
                         {{SourceWriter.Hole(OwnerCall("__pp_AllocPages(pages)", true))}}
                     }
 
@@ -268,7 +268,7 @@ namespace PagePool.Generators
                         int id = __pp_TryPopCache(out nint address);
                         if (id >= 0)
                         {
-                            return __pp_core.CreateHandle(id, address, PageSize);
+                            return {{CoreT}}.CreateHandle(__pp_core, id, address, PageSize);
                         }
                         return __pp_AllocPageSlow();
                     }
@@ -280,7 +280,7 @@ namespace PagePool.Generators
                         int id = __pp_TryPopCache(out nint address);
                         if (id >= 0)
                         {
-                            page = __pp_core.CreateHandle(id, address, PageSize);
+                            page = {{CoreT}}.CreateHandle(__pp_core, id, address, PageSize);
                             return true;
                         }
                         return __pp_TryAllocPageSlow(out page);
@@ -368,6 +368,7 @@ namespace PagePool.Generators
                     {{gen}}
                     private int __pp_AllocSlow()
                     {
+                        __pp_owner.Capture();
                         {{SlotT}}[] slots = __pp_core.Slots;
                         __pp_slots = slots;
                         global::System.Span<int> cache = __pp_cache;
@@ -441,7 +442,7 @@ namespace PagePool.Generators
                         {{Inline}}
                         public {{PageT}} AllocFragment(int size)
                         {
-                            __pp_ownerThread = {{ThreadId}};
+                            __pp_owner.Enter();
                             {{SourceWriter.Hole(OwnerCall("__pp_AllocFragment(size)", true))}}
                         }
 
@@ -456,7 +457,7 @@ namespace PagePool.Generators
                             {
                                 __pp_fragOffset = offset + ((size + 7) & ~7);
                                 __pp_fragCount++;
-                                return __pp_core.CreateHandle(id, {{Unsafe}}.Add(ref {{MemoryMarshal}}.GetArrayDataReference(__pp_slots!), id).Address + offset, size);
+                                return {{CoreT}}.CreateHandle(__pp_core, id, {{Unsafe}}.Add(ref {{MemoryMarshal}}.GetArrayDataReference(__pp_slots!), id).Address + offset, size);
                             }
                             return __pp_AllocFragmentSlow(size);
                         }
@@ -589,7 +590,7 @@ namespace PagePool.Generators
                     {{Inline}}
                     public void RecyclePage({{Owned}}{{PageT}} page)
                     {
-                        if (__pp_ownerThread == {{ThreadId}})
+                        if (__pp_owner.IsCurrentThread())
                         {
                             RecyclePageDirect(page);
                             return;
@@ -607,7 +608,7 @@ namespace PagePool.Generators
                     public void RecyclePages(global::System.ReadOnlySpan<{{PageT}}> pages)
                     {
                         int bad;
-                        if (__pp_ownerThread == {{ThreadId}})
+                        if (__pp_owner.IsCurrentThread())
                         {
                     #if DEBUG
                             __pp_core.EnterOwner();

@@ -52,8 +52,9 @@ partial class ClearingQueue
     // Entries in __pp_cache; -1 once destroyed, so both fast paths fall into their slow paths.
     private int __pp_cacheCount;
 
-    // The thread that last allocated: RecyclePage there takes the direct path (the kernel's NAPI-context check).
-    private int __pp_ownerThread;
+    // Who allocated last: RecyclePage on that thread takes the direct path (the kernel's NAPI-context check),
+    // answered from stack addresses, with no thread-static read on the fast path.
+    private global::PagePool.Internal.OwnerContext __pp_owner;
 
     private global::System.Buffers.MemoryPool<byte>? __pp_memoryPool;
 
@@ -67,7 +68,7 @@ partial class ClearingQueue
     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public global::PagePool.Page AllocPage()
     {
-        __pp_ownerThread = global::System.Environment.CurrentManagedThreadId;
+        __pp_owner.Enter();
 #if DEBUG
         __pp_core.EnterOwner();
         try
@@ -91,7 +92,7 @@ partial class ClearingQueue
     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public bool TryAllocPage(out global::PagePool.Page page)
     {
-        __pp_ownerThread = global::System.Environment.CurrentManagedThreadId;
+        __pp_owner.Enter();
 #if DEBUG
         __pp_core.EnterOwner();
         try
@@ -114,7 +115,7 @@ partial class ClearingQueue
     [global::System.CodeDom.Compiler.GeneratedCode("PagePool.Generators", "1.0.0.0")]
     public int AllocPages(global::System.Span<global::PagePool.Page> pages)
     {
-        __pp_ownerThread = global::System.Environment.CurrentManagedThreadId;
+        __pp_owner.Enter();
 #if DEBUG
         __pp_core.EnterOwner();
         try
@@ -137,7 +138,7 @@ partial class ClearingQueue
         int id = __pp_TryPopCache(out nint address);
         if (id >= 0)
         {
-            return __pp_core.CreateHandle(id, address, PageSize);
+            return global::PagePool.Internal.PagePoolCore.CreateHandle(__pp_core, id, address, PageSize);
         }
         return __pp_AllocPageSlow();
     }
@@ -149,7 +150,7 @@ partial class ClearingQueue
         int id = __pp_TryPopCache(out nint address);
         if (id >= 0)
         {
-            page = __pp_core.CreateHandle(id, address, PageSize);
+            page = global::PagePool.Internal.PagePoolCore.CreateHandle(__pp_core, id, address, PageSize);
             return true;
         }
         return __pp_TryAllocPageSlow(out page);
@@ -235,6 +236,7 @@ partial class ClearingQueue
     [global::System.CodeDom.Compiler.GeneratedCode("PagePool.Generators", "1.0.0.0")]
     private int __pp_AllocSlow()
     {
+        __pp_owner.Capture();
         global::PagePool.Internal.PageSlot[] slots = __pp_core.Slots;
         __pp_slots = slots;
         global::System.Span<int> cache = __pp_cache;
@@ -328,7 +330,7 @@ partial class ClearingQueue
     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public void RecyclePage([global::PagePool.Owned] global::PagePool.Page page)
     {
-        if (__pp_ownerThread == global::System.Environment.CurrentManagedThreadId)
+        if (__pp_owner.IsCurrentThread())
         {
             RecyclePageDirect(page);
             return;
@@ -346,7 +348,7 @@ partial class ClearingQueue
     public void RecyclePages(global::System.ReadOnlySpan<global::PagePool.Page> pages)
     {
         int bad;
-        if (__pp_ownerThread == global::System.Environment.CurrentManagedThreadId)
+        if (__pp_owner.IsCurrentThread())
         {
 #if DEBUG
             __pp_core.EnterOwner();
