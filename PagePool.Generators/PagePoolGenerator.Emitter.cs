@@ -153,6 +153,26 @@ namespace PagePool.Generators
                 string leakKind = "global::PagePool.PageLeakTracking." + o.LeakTracking.ToString();
                 string self = pool.TypeName;
 
+                // The alloc cache pop, the whole allocation fast path, inlined into each alloc method so the JIT needs no
+                // sentinel: when the cache is empty, its top id is stale (a duplicate whose page moved on) or the pool is
+                // destroyed (count -1), control falls through to the caller's slow path.
+                string Pop(string onHit) => $$"""
+                    int n = __pp_cacheCount - 1;
+                    if ((uint)n < (uint)CacheSize)
+                    {
+                        int id = {{Unsafe}}.Add(ref {{Unsafe}}.As<__pp_PageCache, int>(ref __pp_cache), n);
+                        ref {{SlotT}} slot = ref {{Unsafe}}.Add(ref {{MemoryMarshal}}.GetArrayDataReference(__pp_slots!), id);
+                        if (slot.State == {{State}}.Idle)
+                        {
+                            __pp_cacheCount = n;
+                            slot.State = {{State}}.InUse;
+                            __pp_core.Owner.AllocFast++;
+                            {{SourceWriter.Hole(onAllocated)}}
+                            {{SourceWriter.Hole(onHit)}}
+                        }
+                    }
+                    """;
+
                 // ---------------------------------------------------------------- constants
                 w.WriteLine($$"""
                     // Constants: every argument of [PagePool] folded in, so the JIT sees the sizes and the cache bound as immediates.
@@ -265,11 +285,7 @@ namespace PagePool.Generators
                     {{Inline}}
                     private {{PageT}} __pp_AllocPage()
                     {
-                        int id = __pp_TryPopCache(out nint address);
-                        if (id >= 0)
-                        {
-                            return {{CoreT}}.CreateHandle(__pp_core, id, address, PageSize);
-                        }
+                        {{SourceWriter.Hole(Pop("return " + CoreT + ".CreateHandle(__pp_core, id, slot.Address, PageSize);"))}}
                         return __pp_AllocPageSlow();
                     }
 
@@ -277,12 +293,7 @@ namespace PagePool.Generators
                     {{Inline}}
                     private bool __pp_TryAllocPage(out {{PageT}} page)
                     {
-                        int id = __pp_TryPopCache(out nint address);
-                        if (id >= 0)
-                        {
-                            page = {{CoreT}}.CreateHandle(__pp_core, id, address, PageSize);
-                            return true;
-                        }
+                        {{SourceWriter.Hole(Pop("page = " + CoreT + ".CreateHandle(__pp_core, id, slot.Address, PageSize);\nreturn true;"))}}
                         return __pp_TryAllocPageSlow(out page);
                     }
 
@@ -307,27 +318,12 @@ namespace PagePool.Generators
                         return i;
                     }
 
-                    // The alloc cache pop: the whole allocation fast path. -1 when the cache is empty, its top id is stale
-                    // (a duplicate whose page moved on) or the pool is destroyed: the slow path sorts those out.
+                    // The alloc cache pop for bulk and fragment callers: -1 when the fast path cannot serve.
                     {{gen}}
                     {{Inline}}
                     private int __pp_TryPopCache(out nint address)
                     {
-                        int n = __pp_cacheCount;
-                        if ((uint)(n - 1) < (uint)CacheSize)
-                        {
-                            int id = {{Unsafe}}.Add(ref {{Unsafe}}.As<__pp_PageCache, int>(ref __pp_cache), n - 1);
-                            ref {{SlotT}} slot = ref {{Unsafe}}.Add(ref {{MemoryMarshal}}.GetArrayDataReference(__pp_slots!), id);
-                            if (slot.State == {{State}}.Idle)
-                            {
-                                __pp_cacheCount = n - 1;
-                                slot.State = {{State}}.InUse;
-                                __pp_core.Owner.AllocFast++;
-                                {{SourceWriter.Hole(onAllocated)}}
-                                address = slot.Address;
-                                return id;
-                            }
-                        }
+                        {{SourceWriter.Hole(Pop("address = slot.Address;\nreturn id;"))}}
                         address = 0;
                         return -1;
                     }

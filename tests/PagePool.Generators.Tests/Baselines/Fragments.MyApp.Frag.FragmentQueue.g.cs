@@ -57,7 +57,6 @@ partial class FragmentQueue
     private global::PagePool.Internal.OwnerContext __pp_owner;
 
     private global::System.Buffers.MemoryPool<byte>? __pp_memoryPool;
-
     // alloc_frag: the page being carved into fragments (-1: none), the next free offset, fragments handed out.
     private int __pp_fragPage = -1;
     private int __pp_fragOffset;
@@ -143,10 +142,21 @@ partial class FragmentQueue
     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private global::PagePool.Page __pp_AllocPage()
     {
-        int id = __pp_TryPopCache(out nint address);
-        if (id >= 0)
+        int n = __pp_cacheCount - 1;
+        if ((uint)n < (uint)CacheSize)
         {
-            return global::PagePool.Internal.PagePoolCore.CreateHandle(__pp_core, id, address, PageSize);
+            int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), n);
+            ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), id);
+            if (slot.State == global::PagePool.Internal.PageState.Idle)
+            {
+                __pp_cacheCount = n;
+                slot.State = global::PagePool.Internal.PageState.InUse;
+                __pp_core.Owner.AllocFast++;
+#if DEBUG
+                __pp_core.OnAllocated(id);
+#endif
+                return global::PagePool.Internal.PagePoolCore.CreateHandle(__pp_core, id, slot.Address, PageSize);
+            }
         }
         return __pp_AllocPageSlow();
     }
@@ -155,11 +165,22 @@ partial class FragmentQueue
     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private bool __pp_TryAllocPage(out global::PagePool.Page page)
     {
-        int id = __pp_TryPopCache(out nint address);
-        if (id >= 0)
+        int n = __pp_cacheCount - 1;
+        if ((uint)n < (uint)CacheSize)
         {
-            page = global::PagePool.Internal.PagePoolCore.CreateHandle(__pp_core, id, address, PageSize);
-            return true;
+            int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), n);
+            ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), id);
+            if (slot.State == global::PagePool.Internal.PageState.Idle)
+            {
+                __pp_cacheCount = n;
+                slot.State = global::PagePool.Internal.PageState.InUse;
+                __pp_core.Owner.AllocFast++;
+#if DEBUG
+                __pp_core.OnAllocated(id);
+#endif
+                page = global::PagePool.Internal.PagePoolCore.CreateHandle(__pp_core, id, slot.Address, PageSize);
+                return true;
+            }
         }
         return __pp_TryAllocPageSlow(out page);
     }
@@ -185,20 +206,19 @@ partial class FragmentQueue
         return i;
     }
 
-    // The alloc cache pop: the whole allocation fast path. -1 when the cache is empty, its top id is stale
-    // (a duplicate whose page moved on) or the pool is destroyed: the slow path sorts those out.
+    // The alloc cache pop for bulk and fragment callers: -1 when the fast path cannot serve.
     [global::System.CodeDom.Compiler.GeneratedCode("PagePool.Generators", "1.0.0.0")]
     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private int __pp_TryPopCache(out nint address)
     {
-        int n = __pp_cacheCount;
-        if ((uint)(n - 1) < (uint)CacheSize)
+        int n = __pp_cacheCount - 1;
+        if ((uint)n < (uint)CacheSize)
         {
-            int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), n - 1);
+            int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), n);
             ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), id);
             if (slot.State == global::PagePool.Internal.PageState.Idle)
             {
-                __pp_cacheCount = n - 1;
+                __pp_cacheCount = n;
                 slot.State = global::PagePool.Internal.PageState.InUse;
                 __pp_core.Owner.AllocFast++;
 #if DEBUG

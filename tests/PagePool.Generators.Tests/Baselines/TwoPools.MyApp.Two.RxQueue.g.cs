@@ -135,10 +135,21 @@ partial class RxQueue
     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private global::PagePool.Page __pp_AllocPage()
     {
-        int id = __pp_TryPopCache(out nint address);
-        if (id >= 0)
+        int n = __pp_cacheCount - 1;
+        if ((uint)n < (uint)CacheSize)
         {
-            return global::PagePool.Internal.PagePoolCore.CreateHandle(__pp_core, id, address, PageSize);
+            int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), n);
+            ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), id);
+            if (slot.State == global::PagePool.Internal.PageState.Idle)
+            {
+                __pp_cacheCount = n;
+                slot.State = global::PagePool.Internal.PageState.InUse;
+                __pp_core.Owner.AllocFast++;
+#if DEBUG
+                __pp_core.OnAllocated(id);
+#endif
+                return global::PagePool.Internal.PagePoolCore.CreateHandle(__pp_core, id, slot.Address, PageSize);
+            }
         }
         return __pp_AllocPageSlow();
     }
@@ -147,11 +158,22 @@ partial class RxQueue
     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private bool __pp_TryAllocPage(out global::PagePool.Page page)
     {
-        int id = __pp_TryPopCache(out nint address);
-        if (id >= 0)
+        int n = __pp_cacheCount - 1;
+        if ((uint)n < (uint)CacheSize)
         {
-            page = global::PagePool.Internal.PagePoolCore.CreateHandle(__pp_core, id, address, PageSize);
-            return true;
+            int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), n);
+            ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), id);
+            if (slot.State == global::PagePool.Internal.PageState.Idle)
+            {
+                __pp_cacheCount = n;
+                slot.State = global::PagePool.Internal.PageState.InUse;
+                __pp_core.Owner.AllocFast++;
+#if DEBUG
+                __pp_core.OnAllocated(id);
+#endif
+                page = global::PagePool.Internal.PagePoolCore.CreateHandle(__pp_core, id, slot.Address, PageSize);
+                return true;
+            }
         }
         return __pp_TryAllocPageSlow(out page);
     }
@@ -177,20 +199,19 @@ partial class RxQueue
         return i;
     }
 
-    // The alloc cache pop: the whole allocation fast path. -1 when the cache is empty, its top id is stale
-    // (a duplicate whose page moved on) or the pool is destroyed: the slow path sorts those out.
+    // The alloc cache pop for bulk and fragment callers: -1 when the fast path cannot serve.
     [global::System.CodeDom.Compiler.GeneratedCode("PagePool.Generators", "1.0.0.0")]
     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private int __pp_TryPopCache(out nint address)
     {
-        int n = __pp_cacheCount;
-        if ((uint)(n - 1) < (uint)CacheSize)
+        int n = __pp_cacheCount - 1;
+        if ((uint)n < (uint)CacheSize)
         {
-            int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), n - 1);
+            int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), n);
             ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), id);
             if (slot.State == global::PagePool.Internal.PageState.Idle)
             {
-                __pp_cacheCount = n - 1;
+                __pp_cacheCount = n;
                 slot.State = global::PagePool.Internal.PageState.InUse;
                 __pp_core.Owner.AllocFast++;
 #if DEBUG
