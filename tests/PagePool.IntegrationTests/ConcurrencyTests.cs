@@ -6,7 +6,7 @@ using System.Linq;
 using System.Threading;
 using PagePool;
 
-#pragma warning disable PP1001, PP1002, PP1003 // pages travel through queues the analyzer cannot follow
+#pragma warning disable PP1001, PP1002, PP1003, PP1004, PP1005 // pages travel through queues the analyzer cannot follow
 
 namespace PagePool.IntegrationTests;
 

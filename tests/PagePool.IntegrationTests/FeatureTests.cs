@@ -6,7 +6,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using PagePool;
 
-#pragma warning disable PP1001, PP1002, PP1003 // use after recycle and leaks on purpose
+#pragma warning disable PP1001, PP1002, PP1003, PP1004, PP1005 // use after recycle and leaks on purpose
 
 namespace PagePool.IntegrationTests;
 

@@ -4,7 +4,7 @@ using System.Linq;
 using System.Threading.Tasks;
 using PagePool;
 
-#pragma warning disable PP1001, PP1002, PP1003, PP1005 // misuse on purpose: the pool must catch it at run time
+#pragma warning disable PP1001, PP1002, PP1003, PP1004, PP1005 // misuse on purpose: the pool must catch it at run time
 
 namespace PagePool.IntegrationTests;
 
