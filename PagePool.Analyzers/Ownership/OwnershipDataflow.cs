@@ -271,7 +271,7 @@ internal sealed class OwnershipDataflow
             if (fallThrough?.Semantics == ControlFlowBranchSemantics.Return)
             {
                 var returned = Eval(branchValue, state, Mode.Use);
-                Release(state, returned, ReleaseKind.HandedOn, LineOf(branchValue), branchValue, checkTwice: true);
+                Release(state, returned, ReleaseKind.HandedOn, LineOf(branchValue), branchValue, checkTwice: false);
             }
             else
             {
@@ -1314,13 +1314,53 @@ internal sealed class OwnershipDataflow
         }
     }
 
-    private bool RefinePattern(OwnershipState state, ResourceSet value, IPatternOperation pattern, bool sense) => pattern switch
+    private bool RefinePattern(OwnershipState state, ResourceSet value, IPatternOperation pattern, bool sense)
     {
-        INegatedPatternOperation negated => RefinePattern(state, value, negated.Pattern, !sense),
-        IConstantPatternOperation constant when IsNullOrDefault(constant.Value) => SetDefault(state, value, sense),
-        IRecursivePatternOperation or ITypePatternOperation or IDeclarationPatternOperation => sense ? SetDefault(state, value, false) : true,
-        _ => true,
+        switch (pattern)
+        {
+            case INegatedPatternOperation negated:
+                return RefinePattern(state, value, negated.Pattern, !sense);
+            case IConstantPatternOperation constant when IsNullOrDefault(constant.Value):
+                return SetDefault(state, value, sense);
+            case IRecursivePatternOperation or ITypePatternOperation or IDeclarationPatternOperation:
+                if (!sense)
+                {
+                    // "x is { }" failing means x is null; a narrowing type test failing says nothing.
+                    return IsNotNullTest(pattern) ? SetDefault(state, value, true) : true;
+                }
+
+                // "x is { } y" / "x is byte[] y": y is a copy of x on the matching path.
+                var declared = pattern switch
+                {
+                    IRecursivePatternOperation recursive => recursive.DeclaredSymbol,
+                    IDeclarationPatternOperation declaration => declaration.DeclaredSymbol,
+                    _ => null,
+                };
+                if (declared is ILocalSymbol local && !value.IsEmpty)
+                {
+                    Assign(state, local, value, local.Name);
+                }
+
+                return SetDefault(state, value, false);
+            default:
+                return true;
+        }
+    }
+
+    private static bool IsNotNullTest(IPatternOperation pattern) => pattern switch
+    {
+        IRecursivePatternOperation recursive =>
+            recursive.PropertySubpatterns.IsEmpty
+            && recursive.DeconstructionSubpatterns.IsEmpty
+            && SameType(recursive.InputType, recursive.MatchedType),
+        ITypePatternOperation type => SameType(type.InputType, type.MatchedType),
+        IDeclarationPatternOperation declaration => !declaration.MatchesNull && SameType(declaration.InputType, declaration.MatchedType),
+        _ => false,
     };
+
+    private static bool SameType(ITypeSymbol? input, ITypeSymbol? matched) =>
+        input is not null && matched is not null
+        && SymbolEqualityComparer.Default.Equals(input.WithNullableAnnotation(NullableAnnotation.None), matched.WithNullableAnnotation(NullableAnnotation.None));
 
     private static ResourceSet ValueOf(OwnershipState state, IOperation? operation) => operation is null ? ResourceSet.Empty : Strip(operation) switch
     {
