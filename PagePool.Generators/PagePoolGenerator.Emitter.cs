@@ -25,7 +25,6 @@ namespace PagePool.Generators
             private const string CoreT = "global::PagePool.Internal.PagePoolCore";
             private const string SlotT = "global::PagePool.Internal.PageSlot";
             private const string State = "global::PagePool.Internal.PageState";
-            private const string ThreadId = "global::System.Environment.CurrentManagedThreadId";
             private const string Owned = "[global::PagePool.Owned] ";
             private const string Inline = "[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]";
             private const string NoInline = "[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]";
@@ -154,6 +153,26 @@ namespace PagePool.Generators
                 string leakKind = "global::PagePool.PageLeakTracking." + o.LeakTracking.ToString();
                 string self = pool.TypeName;
 
+                // The alloc cache pop, the whole allocation fast path, inlined into each alloc method so the JIT needs no
+                // sentinel: when the cache is empty, its top id is stale (a duplicate whose page moved on) or the pool is
+                // destroyed (count -1), control falls through to the caller's slow path.
+                string Pop(string onHit) => $$"""
+                    int n = __pp_cacheCount - 1;
+                    if ((uint)n < (uint)CacheSize)
+                    {
+                        int id = {{Unsafe}}.Add(ref {{Unsafe}}.As<__pp_PageCache, int>(ref __pp_cache), n);
+                        ref {{SlotT}} slot = ref {{Unsafe}}.Add(ref {{MemoryMarshal}}.GetArrayDataReference(__pp_slots!), id);
+                        if (slot.State == {{State}}.Idle)
+                        {
+                            __pp_cacheCount = n;
+                            slot.State = {{State}}.InUse;
+                            __pp_core.Owner.AllocFast++;
+                            {{SourceWriter.Hole(onAllocated)}}
+                            {{SourceWriter.Hole(onHit)}}
+                        }
+                    }
+                    """;
+
                 // ---------------------------------------------------------------- constants
                 w.WriteLine($$"""
                     // Constants: every argument of [PagePool] folded in, so the JIT sees the sizes and the cache bound as immediates.
@@ -202,8 +221,9 @@ namespace PagePool.Generators
                     // Entries in __pp_cache; -1 once destroyed, so both fast paths fall into their slow paths.
                     private int __pp_cacheCount;
 
-                    // The thread that last allocated: RecyclePage there takes the direct path (the kernel's NAPI-context check).
-                    private int __pp_ownerThread;
+                    // Who allocated last: RecyclePage on that thread takes the direct path (the kernel's NAPI-context check),
+                    // answered from stack addresses, with no thread-static read on the fast path.
+                    private global::PagePool.Internal.OwnerContext __pp_owner;
 
                     private global::System.Buffers.MemoryPool<byte>? __pp_memoryPool;
                     """);
@@ -234,7 +254,7 @@ namespace PagePool.Generators
                     {{Inline}}
                     public {{PageT}} AllocPage()
                     {
-                        __pp_ownerThread = {{ThreadId}};
+                        __pp_owner.Enter();
                         {{SourceWriter.Hole(OwnerCall("__pp_AllocPage()", true))}}
                     }
 
@@ -246,7 +266,7 @@ namespace PagePool.Generators
                     {{Inline}}
                     public bool TryAllocPage(out {{PageT}} page)
                     {
-                        __pp_ownerThread = {{ThreadId}};
+                        __pp_owner.Enter();
                         {{SourceWriter.Hole(OwnerCall("__pp_TryAllocPage(out page)", true))}}
                     }
 
@@ -257,7 +277,7 @@ namespace PagePool.Generators
                     {{gen}}
                     public int AllocPages(global::System.Span<{{PageT}}> pages)
                     {
-                        __pp_ownerThread = {{ThreadId}};
+                        __pp_owner.Enter();
                         {{SourceWriter.Hole(OwnerCall("__pp_AllocPages(pages)", true))}}
                     }
 
@@ -265,11 +285,7 @@ namespace PagePool.Generators
                     {{Inline}}
                     private {{PageT}} __pp_AllocPage()
                     {
-                        int id = __pp_TryPopCache(out nint address);
-                        if (id >= 0)
-                        {
-                            return __pp_core.CreateHandle(id, address, PageSize);
-                        }
+                        {{SourceWriter.Hole(Pop("return " + CoreT + ".CreateHandle(__pp_core, id, slot.Address, PageSize);"))}}
                         return __pp_AllocPageSlow();
                     }
 
@@ -277,12 +293,7 @@ namespace PagePool.Generators
                     {{Inline}}
                     private bool __pp_TryAllocPage(out {{PageT}} page)
                     {
-                        int id = __pp_TryPopCache(out nint address);
-                        if (id >= 0)
-                        {
-                            page = __pp_core.CreateHandle(id, address, PageSize);
-                            return true;
-                        }
+                        {{SourceWriter.Hole(Pop("page = " + CoreT + ".CreateHandle(__pp_core, id, slot.Address, PageSize);\nreturn true;"))}}
                         return __pp_TryAllocPageSlow(out page);
                     }
 
@@ -307,27 +318,12 @@ namespace PagePool.Generators
                         return i;
                     }
 
-                    // The alloc cache pop: the whole allocation fast path. -1 when the cache is empty, its top id is stale
-                    // (a duplicate whose page moved on) or the pool is destroyed: the slow path sorts those out.
+                    // The alloc cache pop for bulk and fragment callers: -1 when the fast path cannot serve.
                     {{gen}}
                     {{Inline}}
                     private int __pp_TryPopCache(out nint address)
                     {
-                        int n = __pp_cacheCount;
-                        if ((uint)(n - 1) < (uint)CacheSize)
-                        {
-                            int id = {{Unsafe}}.Add(ref {{Unsafe}}.As<__pp_PageCache, int>(ref __pp_cache), n - 1);
-                            ref {{SlotT}} slot = ref {{Unsafe}}.Add(ref {{MemoryMarshal}}.GetArrayDataReference(__pp_slots!), id);
-                            if (slot.State == {{State}}.Idle)
-                            {
-                                __pp_cacheCount = n - 1;
-                                slot.State = {{State}}.InUse;
-                                __pp_core.Owner.AllocFast++;
-                                {{SourceWriter.Hole(onAllocated)}}
-                                address = slot.Address;
-                                return id;
-                            }
-                        }
+                        {{SourceWriter.Hole(Pop("address = slot.Address;\nreturn id;"))}}
                         address = 0;
                         return -1;
                     }
@@ -368,6 +364,7 @@ namespace PagePool.Generators
                     {{gen}}
                     private int __pp_AllocSlow()
                     {
+                        __pp_owner.Capture();
                         {{SlotT}}[] slots = __pp_core.Slots;
                         __pp_slots = slots;
                         global::System.Span<int> cache = __pp_cache;
@@ -441,7 +438,7 @@ namespace PagePool.Generators
                         {{Inline}}
                         public {{PageT}} AllocFragment(int size)
                         {
-                            __pp_ownerThread = {{ThreadId}};
+                            __pp_owner.Enter();
                             {{SourceWriter.Hole(OwnerCall("__pp_AllocFragment(size)", true))}}
                         }
 
@@ -456,7 +453,7 @@ namespace PagePool.Generators
                             {
                                 __pp_fragOffset = offset + ((size + 7) & ~7);
                                 __pp_fragCount++;
-                                return __pp_core.CreateHandle(id, {{Unsafe}}.Add(ref {{MemoryMarshal}}.GetArrayDataReference(__pp_slots!), id).Address + offset, size);
+                                return {{CoreT}}.CreateHandle(__pp_core, id, {{Unsafe}}.Add(ref {{MemoryMarshal}}.GetArrayDataReference(__pp_slots!), id).Address + offset, size);
                             }
                             return __pp_AllocFragmentSlow(size);
                         }
@@ -589,7 +586,7 @@ namespace PagePool.Generators
                     {{Inline}}
                     public void RecyclePage({{Owned}}{{PageT}} page)
                     {
-                        if (__pp_ownerThread == {{ThreadId}})
+                        if (__pp_owner.IsCurrentThread())
                         {
                             RecyclePageDirect(page);
                             return;
@@ -607,7 +604,7 @@ namespace PagePool.Generators
                     public void RecyclePages(global::System.ReadOnlySpan<{{PageT}}> pages)
                     {
                         int bad;
-                        if (__pp_ownerThread == {{ThreadId}})
+                        if (__pp_owner.IsCurrentThread())
                         {
                     #if DEBUG
                             __pp_core.EnterOwner();

@@ -19,23 +19,8 @@ namespace PagePool.Generators
         /// </summary>
         internal static class Parser
         {
-            /// <summary>The prefix of every private member the generator adds; user members starting with it conflict.</summary>
-            internal const string PrivatePrefix = "__pp_";
-
-            internal const string OnPageCreated = "OnPageCreated";
-            internal const string OnPageReleased = "OnPageReleased";
-
-            /// <summary>Members the generator adds to every pool class (PP0006 when the class already declares one).</summary>
-            internal static readonly ImmutableArray<string> AlwaysGeneratedMembers = ImmutableArray.Create(
-                "PageSize", "PoolSize", "Headroom", "MaxLength", "CacheSize", "RefillBatch",
-                "AllocPage", "TryAllocPage", "AllocPages", "RecyclePage", "RecyclePageDirect", "RecyclePages",
-                "PagesInUse", "GetPageStats", "DestroyPagePool", "AsMemoryPool");
-
-            /// <summary>Added only with <c>Fragments = true</c>.</summary>
-            internal const string FragmentMember = "AllocFragment";
-
-            /// <summary>Added only with <c>LeakTracking != Off</c>.</summary>
-            internal const string LeakMember = "GetPageLeaks";
+            internal const string OnPageCreated = PagePoolGeneratedMembers.OnPageCreated;
+            internal const string OnPageReleased = PagePoolGeneratedMembers.OnPageReleased;
 
             private const string PageTypeName = "PagePool.Page";
 
@@ -324,22 +309,8 @@ namespace PagePool.Generators
                 return false;
             }
 
-            private static bool IsGeneratedName(string name, PoolOptionsModel options)
-            {
-                if (name.StartsWith(PrivatePrefix, StringComparison.Ordinal))
-                {
-                    return true;
-                }
-                foreach (string generated in AlwaysGeneratedMembers)
-                {
-                    if (name == generated)
-                    {
-                        return true;
-                    }
-                }
-                return (options.Fragments && name == FragmentMember) ||
-                       (options.LeakTracking != PoolLeakTracking.Off && name == LeakMember);
-            }
+            private static bool IsGeneratedName(string name, PoolOptionsModel options) =>
+                PagePoolGeneratedMembers.IsGeneratedName(name, options.Fragments, options.LeakTracking != PoolLeakTracking.Off);
 
             /// <summary>
             /// The user may implement the hooks: <c>partial void OnPageCreated(Page page) { ... }</c> with a body. A

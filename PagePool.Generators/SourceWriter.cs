@@ -43,11 +43,12 @@ namespace PagePool.Generators
         /// line: every line of the value gets the hole line's indentation; an empty value removes the line.
         /// </summary>
         public static string Hole(string value) =>
-            value.Length == 0 ? EmptyHole : value.Replace("\r\n", "\n").Replace('\n', HoleNewLine);
+            value.Length == 0 ? EmptyHole : Expand(value).Replace('\n', HoleNewLine);
 
-        /// <summary>Writes one line or a block of lines, each indented; blank lines stay empty.</summary>
-        public void WriteLine(string text)
+        /// <summary>Resolves holes inside <paramref name="text"/> into plain lines, each hole line's indentation kept.</summary>
+        private static string Expand(string text)
         {
+            StringBuilder builder = new StringBuilder(text.Length + 64);
             foreach (string rawLine in text.Replace("\r\n", "\n").Split('\n'))
             {
                 if (rawLine.Trim() == EmptyHole)
@@ -58,8 +59,22 @@ namespace PagePool.Generators
                 string[] parts = rawLine.Split(HoleNewLine);
                 for (int i = 0; i < parts.Length; i++)
                 {
-                    WriteSingleLine(i == 0 ? parts[i] : indent + parts[i]);
+                    if (builder.Length > 0)
+                    {
+                        builder.Append('\n');
+                    }
+                    builder.Append(i == 0 || parts[i].TrimStart().StartsWith("#", StringComparison.Ordinal) ? parts[i] : indent + parts[i]);
                 }
+            }
+            return builder.ToString();
+        }
+
+        /// <summary>Writes one line or a block of lines, each indented; blank lines stay empty.</summary>
+        public void WriteLine(string text)
+        {
+            foreach (string line in Expand(text).Split('\n'))
+            {
+                WriteSingleLine(line);
             }
         }
 

@@ -254,7 +254,7 @@ public sealed class OwnershipAnalyzer : DiagnosticAnalyzer
             }
 
             var parent = operation.Parent;
-            while (parent is IDelegateCreationOperation or IConversionOperation or IParenthesizedOperation)
+            while (parent is IDelegateCreationOperation or IConversionOperation or IParenthesizedOperation or IArrayInitializerOperation or IArrayCreationOperation)
             {
                 parent = parent.Parent;
             }

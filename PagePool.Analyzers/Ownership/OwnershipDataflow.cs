@@ -38,6 +38,7 @@ internal sealed class OwnershipDataflow
     private readonly Dictionary<ILocalSymbol, object?> _localPoolInstances = new(SymbolEqualityComparer.Default);
     private readonly Dictionary<IOperation, ResourceSet> _tryResults = new();
 
+    private readonly HashSet<int> _reportedUses = new();
     private bool _reporting;
     private int _currentContext;
     private BasicBlock _currentBlock = null!;
@@ -256,6 +257,12 @@ internal sealed class OwnershipDataflow
 
             if (fallThrough?.Semantics == ControlFlowBranchSemantics.Throw)
             {
+                if (Strip(branchValue).IsImplicit)
+                {
+                    // The compiler's own throw (a switch expression with no matching arm): not a path the author wrote.
+                    return;
+                }
+
                 Eval(branchValue, state, Mode.Use);
                 PropagateException(state, block.EnclosingRegion, context, explicitThrow: true, LineOf(branchValue));
                 return;
@@ -264,7 +271,7 @@ internal sealed class OwnershipDataflow
             if (fallThrough?.Semantics == ControlFlowBranchSemantics.Return)
             {
                 var returned = Eval(branchValue, state, Mode.Use);
-                Release(state, returned, ReleaseKind.HandedOn, LineOf(branchValue), branchValue, checkTwice: true);
+                Release(state, returned, ReleaseKind.HandedOn, LineOf(branchValue), branchValue, checkTwice: false);
             }
             else
             {
@@ -468,7 +475,6 @@ internal sealed class OwnershipDataflow
 
                 case ControlFlowRegionKind.Try:
                 {
-                    KillRegion(state, region, line);
                     var parent = region.EnclosingRegion;
                     if (parent is null)
                     {
@@ -510,15 +516,11 @@ internal sealed class OwnershipDataflow
                         context = _frames[context].Parent;
                     }
 
-                    KillRegion(state, region, line);
                     break;
 
                 default:
-                    if (region.Kind == ControlFlowRegionKind.LocalLifetime)
-                    {
-                        KillRegion(state, region, line);
-                    }
-
+                    // Locals of the regions the exception leaves stay in the state: nothing can name them any
+                    // more, and a page only they hold is reported with the exception's line when the method ends.
                     break;
             }
         }
@@ -859,7 +861,7 @@ internal sealed class OwnershipDataflow
             foreach (var id in value.Ids)
             {
                 var resource = state.Get(id);
-                if ((resource.Flags & Own.Released) != 0)
+                if ((resource.Flags & Own.Released) != 0 && _reportedUses.Add(id / 2))
                 {
                     var site = _sites[id / 2];
                     var isPage = site.Kind == ResourceKind.Page;
@@ -1032,18 +1034,24 @@ internal sealed class OwnershipDataflow
             }
         }
 
-        MayThrow(state, call);
-
         if (method.Name == "RecyclePageDirect" && HasOwnedParameter(method))
         {
             CheckOwnerContext(state, call);
         }
 
+        // A pool's own recycle (or ArrayPool.Return) throws only on misuse (a page that was not ours to give
+        // back), so it makes no exception path: "recycle; p = default;" in a try guarded by the finally is right. Handing on to any other [Owned] parameter counts only once the call
+        // returns normally, so "recycle in catch, then rethrow" is right.
+        var kind = isReturn ? ReleaseKind.Returned
+            : consumed is not null && method.Name.StartsWith("Recycle", StringComparison.Ordinal) ? ReleaseKind.Recycled
+            : ReleaseKind.HandedOn;
+        if (kind == ReleaseKind.HandedOn)
+        {
+            MayThrow(state, call);
+        }
+
         if (consumed is not null)
         {
-            var kind = isReturn ? ReleaseKind.Returned
-                : method.Name.StartsWith("Recycle", StringComparison.Ordinal) ? ReleaseKind.Recycled
-                : ReleaseKind.HandedOn;
             var pool = kind == ReleaseKind.Recycled ? PoolOf(instance) : null;
             foreach (var (argument, value) in consumed)
             {
@@ -1306,13 +1314,53 @@ internal sealed class OwnershipDataflow
         }
     }
 
-    private bool RefinePattern(OwnershipState state, ResourceSet value, IPatternOperation pattern, bool sense) => pattern switch
+    private bool RefinePattern(OwnershipState state, ResourceSet value, IPatternOperation pattern, bool sense)
     {
-        INegatedPatternOperation negated => RefinePattern(state, value, negated.Pattern, !sense),
-        IConstantPatternOperation constant when IsNullOrDefault(constant.Value) => SetDefault(state, value, sense),
-        IRecursivePatternOperation or ITypePatternOperation or IDeclarationPatternOperation => sense ? SetDefault(state, value, false) : true,
-        _ => true,
+        switch (pattern)
+        {
+            case INegatedPatternOperation negated:
+                return RefinePattern(state, value, negated.Pattern, !sense);
+            case IConstantPatternOperation constant when IsNullOrDefault(constant.Value):
+                return SetDefault(state, value, sense);
+            case IRecursivePatternOperation or ITypePatternOperation or IDeclarationPatternOperation:
+                if (!sense)
+                {
+                    // "x is { }" failing means x is null; a narrowing type test failing says nothing.
+                    return IsNotNullTest(pattern) ? SetDefault(state, value, true) : true;
+                }
+
+                // "x is { } y" / "x is byte[] y": y is a copy of x on the matching path.
+                var declared = pattern switch
+                {
+                    IRecursivePatternOperation recursive => recursive.DeclaredSymbol,
+                    IDeclarationPatternOperation declaration => declaration.DeclaredSymbol,
+                    _ => null,
+                };
+                if (declared is ILocalSymbol local && !value.IsEmpty)
+                {
+                    Assign(state, local, value, local.Name);
+                }
+
+                return SetDefault(state, value, false);
+            default:
+                return true;
+        }
+    }
+
+    private static bool IsNotNullTest(IPatternOperation pattern) => pattern switch
+    {
+        IRecursivePatternOperation recursive =>
+            recursive.PropertySubpatterns.IsEmpty
+            && recursive.DeconstructionSubpatterns.IsEmpty
+            && SameType(recursive.InputType, recursive.MatchedType),
+        ITypePatternOperation type => SameType(type.InputType, type.MatchedType),
+        IDeclarationPatternOperation declaration => !declaration.MatchesNull && SameType(declaration.InputType, declaration.MatchedType),
+        _ => false,
     };
+
+    private static bool SameType(ITypeSymbol? input, ITypeSymbol? matched) =>
+        input is not null && matched is not null
+        && SymbolEqualityComparer.Default.Equals(input.WithNullableAnnotation(NullableAnnotation.None), matched.WithNullableAnnotation(NullableAnnotation.None));
 
     private static ResourceSet ValueOf(OwnershipState state, IOperation? operation) => operation is null ? ResourceSet.Empty : Strip(operation) switch
     {

@@ -81,5 +81,17 @@ for s, n in sorted(pagepool_types, reverse=True):
     print(f"  {s:.3f}  {n}")
 if not any("Ownership" in n for _, n in pagepool_types):
     print("  (no ownership analyzer in this build: only the [PagePool] declaration analyzer ran)")
-warnings = sum(1 for l in open(os.path.join(work, "disposable.build.log"), errors="replace") if "warning CA2000" in l)
-print(f"\nCA2000 warnings in the disposable build log: {warnings}")
+
+
+def unique_warnings(kind, prefix):
+    # -v:d prints each warning where it happens and again in the summary: count distinct (file, line, column, id).
+    found = set()
+    for line in open(os.path.join(work, f"{kind}.build.log"), errors="replace"):
+        m = re.search(r"([^\s>]+\.cs)\((\d+),(\d+)\): warning (" + prefix + r"\d+)", line)
+        if m:
+            found.add(m.groups())
+    return len(found)
+
+
+print(f"\nCA2000 warnings (distinct) in the disposable build: {unique_warnings('disposable', 'CA')}")
+print(f"PagePool warnings (distinct) in the pages build: {unique_warnings('pages', 'PP')}")

@@ -53,6 +53,8 @@ public sealed class PP0001NotPartialTests
         "class RxQueue { } class Nic { class Port { } }",
         // an unrelated attribute that happens to be named PagePool
         "namespace Other { sealed class PagePoolAttribute : System.Attribute { public PagePoolAttribute(int a, int b) { } } }\n[Other.PagePool(1, 2)] class RxQueue { }",
+        // on a struct the compiler reports CS0592 and the analyzer stays out of it
+        "[{|CS0592:PagePool|}(4096, 1024)] struct RxQueue { }",
     };
 
     [Theory]

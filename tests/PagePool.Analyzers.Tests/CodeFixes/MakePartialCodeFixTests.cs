@@ -117,4 +117,40 @@ public sealed class MakePartialCodeFixTests
 
             [PagePool(256, 16)] public partial class Control { }
             """);
+
+    [Fact]
+    public Task Keeps_doc_comments_and_indentation_on_the_first_token() =>
+        Verifier.VerifyAsync(
+            """
+            using PagePool;
+
+            namespace Driver
+            {
+                /// <summary>The NIC.</summary>
+                class Nic
+                {
+                    /// <summary>Queue 0.</summary>
+                    [PagePool(4096, 1024)]
+                    class {|PP0001:RxQueue|}
+                    {
+                    }
+                }
+            }
+            """,
+            """
+            using PagePool;
+
+            namespace Driver
+            {
+                /// <summary>The NIC.</summary>
+                partial class Nic
+                {
+                    /// <summary>Queue 0.</summary>
+                    [PagePool(4096, 1024)]
+                    partial class RxQueue
+                    {
+                    }
+                }
+            }
+            """);
 }

@@ -1,12 +1,15 @@
 using System.Threading.Tasks;
+using Basic.Reference.Assemblies;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Testing;
 using Microsoft.CodeAnalysis.Testing;
 using PagePool.Analyzers.CodeFixes;
 
 namespace PagePool.Analyzers.Tests.CodeFixes;
 
-using LeakVerifier = CodeFixVerifier<OwnershipStandInAnalyzer, RecycleLeakedPageCodeFixProvider>;
-using TwiceVerifier = CodeFixVerifier<OwnershipStandInAnalyzer, RemoveSecondRecycleCodeFixProvider>;
-using DirectVerifier = CodeFixVerifier<OwnershipStandInAnalyzer, UseRecyclePageCodeFixProvider>;
+using LeakVerifier = OwnershipFixVerifier<RecycleLeakedPageCodeFixProvider>;
+using TwiceVerifier = OwnershipFixVerifier<RemoveSecondRecycleCodeFixProvider>;
+using DirectVerifier = OwnershipFixVerifier<UseRecyclePageCodeFixProvider>;
 
 public sealed class OwnershipCodeFixTests
 {
@@ -224,7 +227,7 @@ public sealed class OwnershipCodeFixTests
                     var page = pool.AllocPage();
                     page.Span[0] = 1;
                     pool.RecyclePage(page);
-                    {|PP1003:pool.RecyclePage(page)|};
+                    pool.RecyclePage({|PP1003:page|});
                     System.Console.WriteLine("done");
                 }
             }
@@ -256,14 +259,14 @@ public sealed class OwnershipCodeFixTests
                 {
                     var page = pool.AllocPage();
                     pool.RecyclePageDirect(page);
-                    {|PP1003:pool.RecyclePage(page)|};
+                    pool.RecyclePage({|PP1003:page|});
                 }
 
                 public static void B(RuntimePagePool pool)
                 {
                     var page = pool.AllocPage();
                     pool.RecyclePage(page);
-                    {|PP1003:pool.RecyclePage(page)|};
+                    pool.RecyclePage({|PP1003:page|});
                 }
             }
             """,
@@ -320,8 +323,8 @@ public sealed class OwnershipCodeFixTests
     public Task PP1004_fix_all_replaces_every_off_owner_direct_recycle() =>
         DirectVerifier.VerifyAsync(
             """
-            using System;
             using System.Threading;
+            using System.Threading.Tasks;
             using PagePool;
 
             static class Driver
@@ -331,14 +334,13 @@ public sealed class OwnershipCodeFixTests
                     var a = pool.AllocPage();
                     var b = pool.AllocPage();
                     ThreadPool.QueueUserWorkItem(_ => {|PP1004:pool.RecyclePageDirect(a)|});
-                    Action later = delegate { {|PP1004:pool.RecyclePageDirect(b)|}; };
-                    later();
+                    Task.Run(() => {|PP1004:pool.RecyclePageDirect(b)|});
                 }
             }
             """,
             """
-            using System;
             using System.Threading;
+            using System.Threading.Tasks;
             using PagePool;
 
             static class Driver
@@ -348,8 +350,7 @@ public sealed class OwnershipCodeFixTests
                     var a = pool.AllocPage();
                     var b = pool.AllocPage();
                     ThreadPool.QueueUserWorkItem(_ => pool.RecyclePage(a));
-                    Action later = delegate { pool.RecyclePage(b); };
-                    later();
+                    Task.Run(() => pool.RecyclePage(b));
                 }
             }
             """);
@@ -371,22 +372,25 @@ public sealed class OwnershipCodeFixNotOfferedTests
 
                 public static void Receive()
                 {
-                    var page = {|PP1001:GetPool().AllocPage()|};
+                    var page = {|#0:GetPool().AllocPage()|};
                     page.Span[0] = 1;
                 }
             }
             """;
-        var test = CodeFixVerifier<OwnershipStandInAnalyzer, RecycleLeakedPageCodeFixProvider>.CreateTest(
-            source, source.Replace("{|PP1001:", "").Replace("()|}", "()"));
-        test.FixedState.ExpectedDiagnostics.Add(
-            new DiagnosticResult(OwnershipStandInAnalyzer.PageMayLeak).WithSpan(10, 20, 10, 41).WithArguments("page"));
+        var test = OwnershipFixVerifier<RecycleLeakedPageCodeFixProvider>.CreateTest(source, source);
+        test.FixedState.MarkupHandling = MarkupMode.Allow;
+        test.TestState.ExpectedDiagnostics.Add(new DiagnosticResult("PP1001", DiagnosticSeverity.Warning).WithLocation(0));
+        test.FixedState.ExpectedDiagnostics.Add(new DiagnosticResult("PP1001", DiagnosticSeverity.Warning).WithLocation(0));
         return test.RunAsync();
     }
 
     [Fact]
-    public Task PP1003_offers_nothing_for_a_recycle_that_is_an_if_body()
+    public Task PP1003_leaves_a_recycle_that_is_an_if_body()
     {
-        const string source = """
+        // Removing the body of 'if (again) ...' would change what the 'if' governs: only the statement of its
+        // own is removed, and the if-body one stays reported.
+        var test = OwnershipFixVerifier<RemoveSecondRecycleCodeFixProvider>.CreateTest(
+            """
             using PagePool;
 
             static class Driver
@@ -394,16 +398,13 @@ public sealed class OwnershipCodeFixNotOfferedTests
                 public static void Receive(RuntimePagePool pool, bool again)
                 {
                     var page = pool.AllocPage();
-                    {
-                        pool.RecyclePage(page);
-                        if (again) pool.RecyclePage(page);
-                        {|PP1003:pool.RecyclePage(page)|};
-                    }
+                    pool.RecyclePage(page);
+                    if (again) pool.RecyclePage({|PP1003:page|});
+                    pool.RecyclePage({|PP1003:page|});
                 }
             }
-            """;
-        // The marked statement is removable; this checks the fix only touches that one and leaves the 'if' alone.
-        const string fixedSource = """
+            """,
+            """
             using PagePool;
 
             static class Driver
@@ -411,13 +412,49 @@ public sealed class OwnershipCodeFixNotOfferedTests
                 public static void Receive(RuntimePagePool pool, bool again)
                 {
                     var page = pool.AllocPage();
-                    {
-                        pool.RecyclePage(page);
-                        if (again) pool.RecyclePage(page);
-                    }
+                    pool.RecyclePage(page);
+                    if (again) pool.RecyclePage({|PP1003:page|});
                 }
             }
-            """;
-        return CodeFixVerifier<OwnershipStandInAnalyzer, RemoveSecondRecycleCodeFixProvider>.VerifyAsync(source, fixedSource);
+            """);
+        test.FixedState.MarkupHandling = MarkupMode.Allow;
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task PP1003_fix_also_accepts_the_diagnostic_on_the_whole_invocation()
+    {
+        var test = new CSharpCodeFixTest<OwnershipStandInInvocationLocationAnalyzer, RemoveSecondRecycleCodeFixProvider, DefaultVerifier>
+        {
+            ReferenceAssemblies = new ReferenceAssemblies("net10.0"),
+            TestCode = """
+                using PagePool;
+
+                static class Driver
+                {
+                    public static void Receive(RuntimePagePool pool)
+                    {
+                        var page = pool.AllocPage();
+                        pool.RecyclePage(page);
+                        {|PP1003:pool.RecyclePageDirect(page)|};
+                    }
+                }
+                """,
+            FixedCode = """
+                using PagePool;
+
+                static class Driver
+                {
+                    public static void Receive(RuntimePagePool pool)
+                    {
+                        var page = pool.AllocPage();
+                        pool.RecyclePage(page);
+                    }
+                }
+                """,
+        };
+        test.TestState.AdditionalReferences.AddRange(Net100.References.All);
+        test.TestState.AdditionalReferences.Add(MetadataReference.CreateFromFile(typeof(PagePoolAttribute).Assembly.Location));
+        return test.RunAsync();
     }
 }

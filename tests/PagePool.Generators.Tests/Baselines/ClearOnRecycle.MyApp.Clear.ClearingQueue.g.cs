@@ -52,8 +52,9 @@ partial class ClearingQueue
     // Entries in __pp_cache; -1 once destroyed, so both fast paths fall into their slow paths.
     private int __pp_cacheCount;
 
-    // The thread that last allocated: RecyclePage there takes the direct path (the kernel's NAPI-context check).
-    private int __pp_ownerThread;
+    // Who allocated last: RecyclePage on that thread takes the direct path (the kernel's NAPI-context check),
+    // answered from stack addresses, with no thread-static read on the fast path.
+    private global::PagePool.Internal.OwnerContext __pp_owner;
 
     private global::System.Buffers.MemoryPool<byte>? __pp_memoryPool;
 
@@ -67,7 +68,7 @@ partial class ClearingQueue
     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public global::PagePool.Page AllocPage()
     {
-        __pp_ownerThread = global::System.Environment.CurrentManagedThreadId;
+        __pp_owner.Enter();
 #if DEBUG
         __pp_core.EnterOwner();
         try
@@ -91,7 +92,7 @@ partial class ClearingQueue
     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public bool TryAllocPage(out global::PagePool.Page page)
     {
-        __pp_ownerThread = global::System.Environment.CurrentManagedThreadId;
+        __pp_owner.Enter();
 #if DEBUG
         __pp_core.EnterOwner();
         try
@@ -114,7 +115,7 @@ partial class ClearingQueue
     [global::System.CodeDom.Compiler.GeneratedCode("PagePool.Generators", "1.0.0.0")]
     public int AllocPages(global::System.Span<global::PagePool.Page> pages)
     {
-        __pp_ownerThread = global::System.Environment.CurrentManagedThreadId;
+        __pp_owner.Enter();
 #if DEBUG
         __pp_core.EnterOwner();
         try
@@ -134,10 +135,21 @@ partial class ClearingQueue
     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private global::PagePool.Page __pp_AllocPage()
     {
-        int id = __pp_TryPopCache(out nint address);
-        if (id >= 0)
+        int n = __pp_cacheCount - 1;
+        if ((uint)n < (uint)CacheSize)
         {
-            return __pp_core.CreateHandle(id, address, PageSize);
+            int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), n);
+            ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), id);
+            if (slot.State == global::PagePool.Internal.PageState.Idle)
+            {
+                __pp_cacheCount = n;
+                slot.State = global::PagePool.Internal.PageState.InUse;
+                __pp_core.Owner.AllocFast++;
+#if DEBUG
+                __pp_core.OnAllocated(id);
+#endif
+                return global::PagePool.Internal.PagePoolCore.CreateHandle(__pp_core, id, slot.Address, PageSize);
+            }
         }
         return __pp_AllocPageSlow();
     }
@@ -146,11 +158,22 @@ partial class ClearingQueue
     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private bool __pp_TryAllocPage(out global::PagePool.Page page)
     {
-        int id = __pp_TryPopCache(out nint address);
-        if (id >= 0)
+        int n = __pp_cacheCount - 1;
+        if ((uint)n < (uint)CacheSize)
         {
-            page = __pp_core.CreateHandle(id, address, PageSize);
-            return true;
+            int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), n);
+            ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), id);
+            if (slot.State == global::PagePool.Internal.PageState.Idle)
+            {
+                __pp_cacheCount = n;
+                slot.State = global::PagePool.Internal.PageState.InUse;
+                __pp_core.Owner.AllocFast++;
+#if DEBUG
+                __pp_core.OnAllocated(id);
+#endif
+                page = global::PagePool.Internal.PagePoolCore.CreateHandle(__pp_core, id, slot.Address, PageSize);
+                return true;
+            }
         }
         return __pp_TryAllocPageSlow(out page);
     }
@@ -176,20 +199,19 @@ partial class ClearingQueue
         return i;
     }
 
-    // The alloc cache pop: the whole allocation fast path. -1 when the cache is empty, its top id is stale
-    // (a duplicate whose page moved on) or the pool is destroyed: the slow path sorts those out.
+    // The alloc cache pop for bulk and fragment callers: -1 when the fast path cannot serve.
     [global::System.CodeDom.Compiler.GeneratedCode("PagePool.Generators", "1.0.0.0")]
     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private int __pp_TryPopCache(out nint address)
     {
-        int n = __pp_cacheCount;
-        if ((uint)(n - 1) < (uint)CacheSize)
+        int n = __pp_cacheCount - 1;
+        if ((uint)n < (uint)CacheSize)
         {
-            int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), n - 1);
+            int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), n);
             ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), id);
             if (slot.State == global::PagePool.Internal.PageState.Idle)
             {
-                __pp_cacheCount = n - 1;
+                __pp_cacheCount = n;
                 slot.State = global::PagePool.Internal.PageState.InUse;
                 __pp_core.Owner.AllocFast++;
 #if DEBUG
@@ -235,6 +257,7 @@ partial class ClearingQueue
     [global::System.CodeDom.Compiler.GeneratedCode("PagePool.Generators", "1.0.0.0")]
     private int __pp_AllocSlow()
     {
+        __pp_owner.Capture();
         global::PagePool.Internal.PageSlot[] slots = __pp_core.Slots;
         __pp_slots = slots;
         global::System.Span<int> cache = __pp_cache;
@@ -328,7 +351,7 @@ partial class ClearingQueue
     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public void RecyclePage([global::PagePool.Owned] global::PagePool.Page page)
     {
-        if (__pp_ownerThread == global::System.Environment.CurrentManagedThreadId)
+        if (__pp_owner.IsCurrentThread())
         {
             RecyclePageDirect(page);
             return;
@@ -346,7 +369,7 @@ partial class ClearingQueue
     public void RecyclePages(global::System.ReadOnlySpan<global::PagePool.Page> pages)
     {
         int bad;
-        if (__pp_ownerThread == global::System.Environment.CurrentManagedThreadId)
+        if (__pp_owner.IsCurrentThread())
         {
 #if DEBUG
             __pp_core.EnterOwner();

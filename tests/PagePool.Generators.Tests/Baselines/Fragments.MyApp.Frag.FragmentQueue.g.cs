@@ -52,11 +52,11 @@ partial class FragmentQueue
     // Entries in __pp_cache; -1 once destroyed, so both fast paths fall into their slow paths.
     private int __pp_cacheCount;
 
-    // The thread that last allocated: RecyclePage there takes the direct path (the kernel's NAPI-context check).
-    private int __pp_ownerThread;
+    // Who allocated last: RecyclePage on that thread takes the direct path (the kernel's NAPI-context check),
+    // answered from stack addresses, with no thread-static read on the fast path.
+    private global::PagePool.Internal.OwnerContext __pp_owner;
 
     private global::System.Buffers.MemoryPool<byte>? __pp_memoryPool;
-
     // alloc_frag: the page being carved into fragments (-1: none), the next free offset, fragments handed out.
     private int __pp_fragPage = -1;
     private int __pp_fragOffset;
@@ -75,7 +75,7 @@ partial class FragmentQueue
     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public global::PagePool.Page AllocPage()
     {
-        __pp_ownerThread = global::System.Environment.CurrentManagedThreadId;
+        __pp_owner.Enter();
 #if DEBUG
         __pp_core.EnterOwner();
         try
@@ -99,7 +99,7 @@ partial class FragmentQueue
     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public bool TryAllocPage(out global::PagePool.Page page)
     {
-        __pp_ownerThread = global::System.Environment.CurrentManagedThreadId;
+        __pp_owner.Enter();
 #if DEBUG
         __pp_core.EnterOwner();
         try
@@ -122,7 +122,7 @@ partial class FragmentQueue
     [global::System.CodeDom.Compiler.GeneratedCode("PagePool.Generators", "1.0.0.0")]
     public int AllocPages(global::System.Span<global::PagePool.Page> pages)
     {
-        __pp_ownerThread = global::System.Environment.CurrentManagedThreadId;
+        __pp_owner.Enter();
 #if DEBUG
         __pp_core.EnterOwner();
         try
@@ -142,10 +142,21 @@ partial class FragmentQueue
     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private global::PagePool.Page __pp_AllocPage()
     {
-        int id = __pp_TryPopCache(out nint address);
-        if (id >= 0)
+        int n = __pp_cacheCount - 1;
+        if ((uint)n < (uint)CacheSize)
         {
-            return __pp_core.CreateHandle(id, address, PageSize);
+            int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), n);
+            ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), id);
+            if (slot.State == global::PagePool.Internal.PageState.Idle)
+            {
+                __pp_cacheCount = n;
+                slot.State = global::PagePool.Internal.PageState.InUse;
+                __pp_core.Owner.AllocFast++;
+#if DEBUG
+                __pp_core.OnAllocated(id);
+#endif
+                return global::PagePool.Internal.PagePoolCore.CreateHandle(__pp_core, id, slot.Address, PageSize);
+            }
         }
         return __pp_AllocPageSlow();
     }
@@ -154,11 +165,22 @@ partial class FragmentQueue
     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private bool __pp_TryAllocPage(out global::PagePool.Page page)
     {
-        int id = __pp_TryPopCache(out nint address);
-        if (id >= 0)
+        int n = __pp_cacheCount - 1;
+        if ((uint)n < (uint)CacheSize)
         {
-            page = __pp_core.CreateHandle(id, address, PageSize);
-            return true;
+            int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), n);
+            ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), id);
+            if (slot.State == global::PagePool.Internal.PageState.Idle)
+            {
+                __pp_cacheCount = n;
+                slot.State = global::PagePool.Internal.PageState.InUse;
+                __pp_core.Owner.AllocFast++;
+#if DEBUG
+                __pp_core.OnAllocated(id);
+#endif
+                page = global::PagePool.Internal.PagePoolCore.CreateHandle(__pp_core, id, slot.Address, PageSize);
+                return true;
+            }
         }
         return __pp_TryAllocPageSlow(out page);
     }
@@ -184,20 +206,19 @@ partial class FragmentQueue
         return i;
     }
 
-    // The alloc cache pop: the whole allocation fast path. -1 when the cache is empty, its top id is stale
-    // (a duplicate whose page moved on) or the pool is destroyed: the slow path sorts those out.
+    // The alloc cache pop for bulk and fragment callers: -1 when the fast path cannot serve.
     [global::System.CodeDom.Compiler.GeneratedCode("PagePool.Generators", "1.0.0.0")]
     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private int __pp_TryPopCache(out nint address)
     {
-        int n = __pp_cacheCount;
-        if ((uint)(n - 1) < (uint)CacheSize)
+        int n = __pp_cacheCount - 1;
+        if ((uint)n < (uint)CacheSize)
         {
-            int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), n - 1);
+            int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), n);
             ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), id);
             if (slot.State == global::PagePool.Internal.PageState.Idle)
             {
-                __pp_cacheCount = n - 1;
+                __pp_cacheCount = n;
                 slot.State = global::PagePool.Internal.PageState.InUse;
                 __pp_core.Owner.AllocFast++;
 #if DEBUG
@@ -243,6 +264,7 @@ partial class FragmentQueue
     [global::System.CodeDom.Compiler.GeneratedCode("PagePool.Generators", "1.0.0.0")]
     private int __pp_AllocSlow()
     {
+        __pp_owner.Capture();
         global::PagePool.Internal.PageSlot[] slots = __pp_core.Slots;
         __pp_slots = slots;
         global::System.Span<int> cache = __pp_cache;
@@ -314,7 +336,7 @@ partial class FragmentQueue
     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public global::PagePool.Page AllocFragment(int size)
     {
-        __pp_ownerThread = global::System.Environment.CurrentManagedThreadId;
+        __pp_owner.Enter();
 #if DEBUG
         __pp_core.EnterOwner();
         try
@@ -341,7 +363,7 @@ partial class FragmentQueue
         {
             __pp_fragOffset = offset + ((size + 7) & ~7);
             __pp_fragCount++;
-            return __pp_core.CreateHandle(id, global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), id).Address + offset, size);
+            return global::PagePool.Internal.PagePoolCore.CreateHandle(__pp_core, id, global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), id).Address + offset, size);
         }
         return __pp_AllocFragmentSlow(size);
     }
@@ -472,7 +494,7 @@ partial class FragmentQueue
     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public void RecyclePage([global::PagePool.Owned] global::PagePool.Page page)
     {
-        if (__pp_ownerThread == global::System.Environment.CurrentManagedThreadId)
+        if (__pp_owner.IsCurrentThread())
         {
             RecyclePageDirect(page);
             return;
@@ -490,7 +512,7 @@ partial class FragmentQueue
     public void RecyclePages(global::System.ReadOnlySpan<global::PagePool.Page> pages)
     {
         int bad;
-        if (__pp_ownerThread == global::System.Environment.CurrentManagedThreadId)
+        if (__pp_owner.IsCurrentThread())
         {
 #if DEBUG
             __pp_core.EnterOwner();
