@@ -361,10 +361,7 @@ public sealed class RuntimePagePool
         // The owner's stack bounds are recorded here, off the fast path; each allocation only records a stack address.
         _owner.Capture();
         PagePoolCore core = _core;
-        if (core.IsDestroyed)
-        {
-            core.Refill(default); // throws the "destroyed" PagePoolException
-        }
+        core.ThrowIfDestroyed();
         int[] cache = _cache;
         // Whatever is left in the cache first: with hooks on, or after a stale duplicate at the top.
         while (_cacheCount > 0)

@@ -539,6 +539,15 @@ public sealed class PagePoolCore
         }
     }
 
+    /// <summary>Throws the "destroyed" <see cref="PagePoolException"/> if <see cref="BeginDestroy"/> ran.</summary>
+    public void ThrowIfDestroyed()
+    {
+        if (_destroyed)
+        {
+            ThrowDestroyed();
+        }
+    }
+
     [DoesNotReturn]
     private void ThrowDestroyed() =>
         throw new PagePoolException($"Page pool '{Name}' was destroyed: it hands out no more pages. Create a new pool.", Name, -1);
