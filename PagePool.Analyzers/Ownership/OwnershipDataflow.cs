@@ -64,13 +64,55 @@ internal sealed class OwnershipDataflow
         {
             for (var region = block.EnclosingRegion; region is not null; region = region.EnclosingRegion)
             {
-                if (region.Kind == ControlFlowRegionKind.Try)
+                if (region.Kind == ControlFlowRegionKind.Try && IsWrittenHandler(graph, region.EnclosingRegion))
                 {
                     _blockInTry[block.Ordinal] = true;
                     break;
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// A try the author wrote: one with catch clauses, or a finally with code of its own. The compiler's own
+    /// try/finally (foreach, using, lock) does not make every call in its body an exception path.
+    /// </summary>
+    private static bool IsWrittenHandler(ControlFlowGraph graph, ControlFlowRegion? tryAndHandlers)
+    {
+        if (tryAndHandlers is null)
+        {
+            return false;
+        }
+
+        if (tryAndHandlers.Kind == ControlFlowRegionKind.TryAndCatch)
+        {
+            return true;
+        }
+
+        if (tryAndHandlers.Kind != ControlFlowRegionKind.TryAndFinally || tryAndHandlers.NestedRegions.Length < 2)
+        {
+            return false;
+        }
+
+        var handler = tryAndHandlers.NestedRegions[1];
+        for (var ordinal = handler.FirstBlockOrdinal; ordinal <= handler.LastBlockOrdinal; ordinal++)
+        {
+            var block = graph.Blocks[ordinal];
+            foreach (var operation in block.Operations)
+            {
+                if (!operation.IsImplicit)
+                {
+                    return true;
+                }
+            }
+
+            if (block.BranchValue is { IsImplicit: false })
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private sealed class Site

@@ -83,6 +83,9 @@ public sealed class LeakTests
         { "RuntimePagePool", """
             void M(RuntimePagePool runtime) { var p = {|PP1001:runtime.AllocPage()|}; Sink.Borrow(p); }
             """ },
+        { "foreach inside a try/catch that swallows", """
+            void M(List<int> xs) { try { foreach (var x in xs) { var p = {|PP1001:pool.AllocPage()|}; Sink.Work(); pool.RecyclePage(p); } } catch (Exception) { } }
+            """ },
         { "owned method result from a queue", """
             void M() { var p = {|PP1001:_queue.Dequeue()|}; Sink.Borrow(p); }
             """ },
@@ -181,6 +184,12 @@ public sealed class LeakTests
             """ },
         { "return inside try with finally recycling", """
             int M() { var p = pool.AllocPage(); try { if (Sink.Cond()) return 1; Sink.Work(); return p.Length; } finally { pool.RecyclePage(p); } }
+            """ },
+        { "foreach over a list: the compiler's try/finally makes no exception path", """
+            void M(List<int> xs) { foreach (var x in xs) { var p = pool.AllocPage(); Sink.Work(); pool.RecyclePage(p); } }
+            """ },
+        { "using and lock bodies", """
+            void M(IDisposable d) { using (d) { var p = pool.AllocPage(); Sink.Work(); pool.RecyclePage(p); } lock (_list) { var q = pool.AllocPage(); Sink.Work(); pool.RecyclePage(q); } }
             """ },
         { "a method that never touches a page", """
             int M(int a) { return a + 1; }
