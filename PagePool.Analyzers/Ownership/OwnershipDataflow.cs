@@ -1058,6 +1058,20 @@ internal sealed class OwnershipDataflow
             }
 
             var owned = _types.IsOwnedParameter(parameter) || (isReturn && parameter?.Ordinal == 0);
+            if (!owned
+                && argument.ArgumentKind == ArgumentKind.ParamArray
+                && Strip(argument.Value) is IArrayCreationOperation { Initializer: { } elements }
+                && parameter?.OriginalDefinition.Type is IArrayTypeSymbol { ElementType: not ITypeParameterSymbol })
+            {
+                // A params array (a log call's arguments) lives for the call only: its elements are lent, not stored.
+                foreach (var element in elements.ElementValues)
+                {
+                    Eval(element, state, Mode.Use);
+                }
+
+                continue;
+            }
+
             var value = Eval(argument.Value, state, owned ? Mode.Consume : Mode.Use);
             if (value.IsEmpty)
             {
