@@ -100,7 +100,7 @@ public sealed class OwnershipAnalyzer : DiagnosticAnalyzer
             {
                 // Half-typed code must never surface as AD0001: skip the method rather than crash the build.
                 Interlocked.Increment(ref s_internalErrors);
-                LastInternalError = ex;
+                LastInternalError = new InvalidOperationException("Ownership analysis failed in " + context.OwningSymbol.ToDisplayString(), ex);
             }
         }
     }

@@ -215,6 +215,13 @@ public sealed class LeakTests
             async Task<Page> GetAsync() { await Task.Yield(); return pool.AllocPage(); }
             async Task M() { var p = await GetAsync(); pool.RecyclePage(p); }
             """ },
+        { "TryAllocPage result kept across a lock", """
+            Page M() { Page page; bool got; lock (_list) { got = pool.TryAllocPage(out page); } if (!got) { return default; } return page; }
+            """ },
+        { "stored through a queue-like method on a plain class", """
+            sealed class Ring { public bool TryEnqueue(Page page) => true; public void Push(Page page) { } }
+            void M(Ring ring) { var p = pool.AllocPage(); while (!ring.TryEnqueue(p)) { Thread.Yield(); } ring.Push(pool.AllocPage()); }
+            """ },
         { "a method that never touches a page", """
             int M(int a) { return a + 1; }
             """ },
