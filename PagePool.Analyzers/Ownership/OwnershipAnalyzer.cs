@@ -1,0 +1,341 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.FlowAnalysis;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace PagePool.Analyzers.Ownership;
+
+/// <summary>
+/// Checks that every page taken from a pool goes back to it exactly once (PP1001–PP1003), that
+/// <c>RecyclePageDirect</c> runs in the owner context (PP1004) and that a page goes back to its own pool (PP1005);
+/// with the same engine, that arrays rented from an <c>ArrayPool&lt;T&gt;</c> are returned exactly once
+/// (PP1101–PP1103, off by default).
+/// </summary>
+/// <remarks>
+/// The rules follow the Checker Framework's Resource Leak Checker: a page returned by a method or written to an
+/// <c>out</c> argument is owned by the caller (unless <c>[NotOwned]</c>), parameters are borrowed unless
+/// <c>[Owned]</c>, copies of the struct are the same page, and handing on (recycling, passing to an <c>[Owned]</c>
+/// parameter, returning, storing into a field, array or collection) discharges the obligation. A method that never
+/// mentions a page (or a rented array) costs one walk over its operations and builds no control-flow graph.
+/// </remarks>
+[DiagnosticAnalyzer(LanguageNames.CSharp)]
+public sealed class OwnershipAnalyzer : DiagnosticAnalyzer
+{
+    private static int s_internalErrors;
+
+    /// <inheritdoc/>
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(
+        OwnershipDescriptors.PageMayLeak,
+        OwnershipDescriptors.PageUsedAfterRecycle,
+        OwnershipDescriptors.PageRecycledTwice,
+        OwnershipDescriptors.RecycleDirectOffOwner,
+        OwnershipDescriptors.PageRecycledToOtherPool,
+        OwnershipDescriptors.ArrayMayLeak,
+        OwnershipDescriptors.ArrayUsedAfterReturn,
+        OwnershipDescriptors.ArrayReturnedTwice);
+
+    /// <summary>How many times the analysis hit an internal error and skipped a method (for tests).</summary>
+    internal static int InternalErrors => Volatile.Read(ref s_internalErrors);
+
+    /// <summary>The last internal error, for tests to show.</summary>
+    internal static Exception? LastInternalError { get; private set; }
+
+    /// <inheritdoc/>
+    public override void Initialize(AnalysisContext context)
+    {
+        context.EnableConcurrentExecution();
+        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
+        context.RegisterCompilationStartAction(static start =>
+        {
+            var types = OwnershipTypes.Create(start.Compilation);
+            if (!types.HasAnything)
+            {
+                return;
+            }
+
+            start.RegisterOperationBlockAction(block => AnalyzeBlock(block, types));
+        });
+    }
+
+    private static void AnalyzeBlock(OperationBlockAnalysisContext context, OwnershipTypes types)
+    {
+        var trackArrays = types.ArrayPool is not null
+            && context.OperationBlocks.Length > 0
+            && ArrayRulesEnabled(context.Compilation, context.OperationBlocks[0].Syntax.SyntaxTree, context.CancellationToken);
+
+        var seen = new HashSet<IOperation>();
+        foreach (var block in context.OperationBlocks)
+        {
+            // For a method the blocks may be the body block under an IMethodBodyOperation: the graph is built
+            // for the root, once.
+            var root = block;
+            while (root.Parent is not null)
+            {
+                root = root.Parent;
+            }
+
+            if (!seen.Add(root)
+                || root is not (IMethodBodyOperation or IConstructorBodyOperation or IBlockOperation)
+                || !Touches(root, context.OwningSymbol, types, trackArrays))
+            {
+                continue;
+            }
+
+            try
+            {
+                var graph = context.GetControlFlowGraph(block);
+                var reporter = new OwnershipReporter(context.ReportDiagnostic);
+                AnalyzeGraph(graph, context.OwningSymbol as IMethodSymbol, types, reporter, trackArrays, offContextApi: null, context.CancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Half-typed code must never surface as AD0001: skip the method rather than crash the build.
+                Interlocked.Increment(ref s_internalErrors);
+                LastInternalError = ex;
+            }
+        }
+    }
+
+    private static void AnalyzeGraph(
+        ControlFlowGraph graph,
+        IMethodSymbol? method,
+        OwnershipTypes types,
+        OwnershipReporter reporter,
+        bool trackArrays,
+        string? offContextApi,
+        CancellationToken cancellationToken)
+    {
+        new OwnershipDataflow(graph, method, types, reporter, trackArrays, offContextApi, cancellationToken).Run();
+
+        var callbacks = FindOffContextCallbacks(graph, types);
+        foreach (var localFunction in graph.LocalFunctions)
+        {
+            callbacks.TryGetValue(localFunction, out var api);
+            AnalyzeGraph(graph.GetLocalFunctionControlFlowGraph(localFunction), localFunction, types, reporter, trackArrays, offContextApi ?? api, cancellationToken);
+        }
+
+        foreach (var lambda in AnonymousFunctions(graph))
+        {
+            callbacks.TryGetValue(lambda, out var api);
+            AnalyzeGraph(graph.GetAnonymousFunctionControlFlowGraph(lambda), lambda.Symbol, types, reporter, trackArrays, offContextApi ?? api, cancellationToken);
+        }
+    }
+
+    /// <summary>The cheap test: does this body mention a page (or a rented array) at all?</summary>
+    private static bool Touches(IOperation root, ISymbol owner, OwnershipTypes types, bool trackArrays)
+    {
+        if (owner is IMethodSymbol method && HasPageParameter(method, types))
+        {
+            return true;
+        }
+
+        foreach (var operation in root.DescendantsAndSelf())
+        {
+            if (types.IsPage(operation.Type))
+            {
+                return true;
+            }
+
+            switch (operation)
+            {
+                case IInvocationOperation invocation when trackArrays && types.IsArrayPool(invocation.TargetMethod.ContainingType):
+                    return true;
+                case ILocalFunctionOperation localFunction when HasPageParameter(localFunction.Symbol, types):
+                    return true;
+                case IAnonymousFunctionOperation lambda when HasPageParameter(lambda.Symbol, types):
+                    return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool HasPageParameter(IMethodSymbol method, OwnershipTypes types)
+    {
+        foreach (var parameter in method.Parameters)
+        {
+            if (types.IsPage(parameter.Type))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>PP1101–PP1103 are off by default: build nothing for them unless the user turned one on.</summary>
+    private static bool ArrayRulesEnabled(Compilation compilation, SyntaxTree tree, CancellationToken cancellationToken)
+    {
+        foreach (var id in new[] { "PP1101", "PP1102", "PP1103" })
+        {
+            if (compilation.Options.SpecificDiagnosticOptions.TryGetValue(id, out var specific) && IsOn(specific))
+            {
+                return true;
+            }
+
+            var provider = compilation.Options.SyntaxTreeOptionsProvider;
+            if (provider is null)
+            {
+                continue;
+            }
+
+            if (provider.TryGetDiagnosticValue(tree, id, cancellationToken, out var severity) && IsOn(severity))
+            {
+                return true;
+            }
+
+            if (provider.TryGetGlobalDiagnosticValue(id, cancellationToken, out var global) && IsOn(global))
+            {
+                return true;
+            }
+        }
+
+        return false;
+
+        static bool IsOn(ReportDiagnostic value) => value is not (ReportDiagnostic.Suppress or ReportDiagnostic.Default);
+    }
+
+    private static IEnumerable<IOperation> AllOperations(ControlFlowGraph graph)
+    {
+        foreach (var block in graph.Blocks)
+        {
+            foreach (var operation in block.Operations)
+            {
+                foreach (var node in operation.DescendantsAndSelf())
+                {
+                    yield return node;
+                }
+            }
+
+            if (block.BranchValue is { } branchValue)
+            {
+                foreach (var node in branchValue.DescendantsAndSelf())
+                {
+                    yield return node;
+                }
+            }
+        }
+    }
+
+    private static IEnumerable<IFlowAnonymousFunctionOperation> AnonymousFunctions(ControlFlowGraph graph)
+    {
+        foreach (var operation in AllOperations(graph))
+        {
+            if (operation is IFlowAnonymousFunctionOperation lambda)
+            {
+                yield return lambda;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Lambdas and local functions handed to an API that runs them on another thread (Task.Run, Parallel.For,
+    /// ThreadPool, new Thread, timers, ContinueWith...), with the API's name for the message.
+    /// </summary>
+    private static Dictionary<object, string> FindOffContextCallbacks(ControlFlowGraph graph, OwnershipTypes types)
+    {
+        var result = new Dictionary<object, string>();
+        foreach (var operation in AllOperations(graph))
+        {
+            object? callback = operation switch
+            {
+                IFlowAnonymousFunctionOperation lambda => lambda,
+                IMethodReferenceOperation { Method.MethodKind: MethodKind.LocalFunction } reference => reference.Method.OriginalDefinition,
+                _ => null,
+            };
+
+            if (callback is null)
+            {
+                continue;
+            }
+
+            var parent = operation.Parent;
+            while (parent is IDelegateCreationOperation or IConversionOperation or IParenthesizedOperation or IArrayInitializerOperation or IArrayCreationOperation)
+            {
+                parent = parent.Parent;
+            }
+
+            string? api = null;
+            if (parent is IArgumentOperation argument)
+            {
+                switch (argument.Parent)
+                {
+                    case IInvocationOperation invocation when types.IsOffContextType(invocation.TargetMethod.ContainingType):
+                        api = invocation.TargetMethod.ContainingType.Name + "." + invocation.TargetMethod.Name;
+                        break;
+                    case IObjectCreationOperation creation when types.IsOffContextType(creation.Type):
+                        api = "new " + creation.Type!.Name;
+                        break;
+                }
+            }
+            else if (parent is IEventAssignmentOperation { EventReference: IEventReferenceOperation eventReference }
+                && types.IsOffContextType(eventReference.Event.ContainingType))
+            {
+                api = eventReference.Event.ContainingType.Name + "." + eventReference.Event.Name;
+            }
+
+            if (api is not null && !result.ContainsKey(callback))
+            {
+                result.Add(callback, api);
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Every local and parameter a lambda or local function (and what it nests) mentions.</summary>
+    internal static ISymbol[] ReferencedSymbols(ControlFlowGraph graph, OwnershipTypes types) =>
+        types.ReferencedSymbolsCache.GetValue(graph, static g =>
+        {
+            var symbols = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
+            Collect(g, symbols);
+            var array = new ISymbol[symbols.Count];
+            symbols.CopyTo(array);
+            return array;
+        });
+
+    private static void Collect(ControlFlowGraph graph, HashSet<ISymbol> symbols)
+    {
+        foreach (var operation in AllOperations(graph))
+        {
+            switch (operation)
+            {
+                case ILocalReferenceOperation local:
+                    symbols.Add(local.Local);
+                    break;
+                case IParameterReferenceOperation parameter:
+                    symbols.Add(parameter.Parameter);
+                    break;
+                case IFlowAnonymousFunctionOperation lambda:
+                    Collect(graph.GetAnonymousFunctionControlFlowGraph(lambda), symbols);
+                    break;
+            }
+        }
+
+        foreach (var localFunction in graph.LocalFunctions)
+        {
+            Collect(graph.GetLocalFunctionControlFlowGraph(localFunction), symbols);
+        }
+    }
+}
+
+/// <summary>Reports each diagnostic once per location, whatever number of paths or finally contexts reach it.</summary>
+internal sealed class OwnershipReporter
+{
+    private readonly Action<Diagnostic> _report;
+    private readonly HashSet<(string Id, Location Location)> _reported = new();
+
+    public OwnershipReporter(Action<Diagnostic> report) => _report = report;
+
+    public void Report(DiagnosticDescriptor descriptor, Location location, string message)
+    {
+        if (_reported.Add((descriptor.Id, location)))
+        {
+            _report(Diagnostic.Create(descriptor, location, message));
+        }
+    }
+}
