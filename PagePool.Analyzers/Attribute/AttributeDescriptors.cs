@@ -55,12 +55,12 @@ internal static class AttributeDescriptors
         "'{0}' cannot declare a page pool: {1}",
         "A generated pool holds per-instance state and folds its parameters into constants of one closed type, so the class must be an instance class that is not generic and not nested in a generic type.");
 
-    /// <summary>PP0006. {0}: the class; {1}: the member's name.</summary>
+    /// <summary>PP0006. {0}: the class; {1}: the clashing name (a member's, or the class's own).</summary>
     public static readonly DiagnosticDescriptor MemberCollision = Create(
         MemberCollisionId,
         "A member the PagePool generator adds already exists",
-        "'{0}' already declares a member named '{1}', which the PagePool generator adds; rename or remove it",
-        "The generator owns the pool's member names (AllocPage, RecyclePage, PageSize, ...); a member of the same name in the class would collide with the generated one.");
+        "'{1}' in '{0}' clashes with a member the PagePool generator adds; rename it",
+        "The generator owns the pool's member names (AllocPage, RecyclePage, PageSize, ..., and every name starting with __pp_); a member of the same name in the class, or the class's own name, would clash with the generated one. The hooks OnPageCreated/OnPageReleased may only be implemented: partial void OnPageCreated(Page page) { ... }.");
 
     private static DiagnosticDescriptor Create(string id, string title, string message, string description) =>
         new(

@@ -25,6 +25,7 @@ public sealed class PagePoolAttributeAnalyzer : DiagnosticAnalyzer
     // generator's, not the user's.
     private const string GeneratorName = "PagePool.Generators";
     private const string GeneratedCodeAttributeName = "GeneratedCodeAttribute";
+    private const string PageTypeName = "PagePool.Page";
 
     private static readonly SymbolDisplayFormat TypeNameFormat = SymbolDisplayFormat.MinimallyQualifiedFormat;
 
@@ -83,7 +84,7 @@ public sealed class PagePoolAttributeAnalyzer : DiagnosticAnalyzer
 
         PoolArguments arguments = PoolArguments.Read(attribute);
         ReportInvalidArguments(context, attribute, attributeSyntax, arguments);
-        ReportCollisions(context, type, arguments);
+        ReportCollisions(context, type, arguments, classLocation);
     }
 
     private static AttributeData? FindAttribute(INamedTypeSymbol type, INamedTypeSymbol attributeType)
@@ -210,41 +211,36 @@ public sealed class PagePoolAttributeAnalyzer : DiagnosticAnalyzer
         context.ReportDiagnostic(Diagnostic.Create(descriptor, location, error.Message));
     }
 
-    // PP0006: every member the user declared under a name the generator adds.
-    private static void ReportCollisions(SymbolAnalysisContext context, INamedTypeSymbol type, PoolArguments arguments)
+    // PP0006: every member the user declared under a name the generator adds, by the generator parser's own
+    // list (PagePoolGeneratedMembers) and its rule for the hooks, so a class the generator skips is reported.
+    private static void ReportCollisions(SymbolAnalysisContext context, INamedTypeSymbol type, PoolArguments arguments, Location classLocation)
     {
-        foreach (string name in GeneratedMemberNames.Always)
+        // A member may not be named like its class (CS0542): a class named like a generated member cannot get it.
+        if (PagePoolGeneratedMembers.IsGeneratedName(type.Name, arguments.Fragments, arguments.LeakTracking))
         {
-            ReportCollisions(context, type, name, allowPartialMethods: false);
+            context.ReportDiagnostic(Diagnostic.Create(
+                AttributeDescriptors.MemberCollision, classLocation, type.ToDisplayString(TypeNameFormat), type.Name));
         }
 
-        if (arguments.Fragments)
+        foreach (ISymbol member in type.GetMembers())
         {
-            ReportCollisions(context, type, GeneratedMemberNames.AllocFragment, allowPartialMethods: false);
-        }
-
-        if (arguments.LeakTracking)
-        {
-            ReportCollisions(context, type, GeneratedMemberNames.GetPageLeaks, allowPartialMethods: false);
-        }
-
-        foreach (string name in GeneratedMemberNames.PartialHooks)
-        {
-            ReportCollisions(context, type, name, allowPartialMethods: true);
-        }
-    }
-
-    private static void ReportCollisions(SymbolAnalysisContext context, INamedTypeSymbol type, string name, bool allowPartialMethods)
-    {
-        foreach (ISymbol member in type.GetMembers(name))
-        {
-            if (allowPartialMethods && member is IMethodSymbol method && IsPartialMethod(method, context.CancellationToken))
+            ISymbol? offending;
+            string name = member.Name;
+            if (name == PagePoolGeneratedMembers.OnPageCreated || name == PagePoolGeneratedMembers.OnPageReleased)
+            {
+                offending = HookCollision(member, context.CancellationToken);
+            }
+            else if (PagePoolGeneratedMembers.IsGeneratedName(name, arguments.Fragments, arguments.LeakTracking))
+            {
+                offending = member;
+            }
+            else
             {
                 continue;
             }
 
-            Location? location = FirstSourceLocation(member);
-            if (location is null || IsGeneratedByPagePool(member, location))
+            Location? location = offending is null ? null : FirstSourceLocation(offending);
+            if (offending is null || location is null || IsGeneratedByPagePool(offending, location))
             {
                 continue;
             }
@@ -254,23 +250,57 @@ public sealed class PagePoolAttributeAnalyzer : DiagnosticAnalyzer
         }
     }
 
-    private static bool IsPartialMethod(IMethodSymbol method, CancellationToken cancellationToken)
+    /// <summary>
+    /// The user's part of a hook-named member that clashes with the generated <c>partial void</c> hook, or null.
+    /// The only thing the user may write is the implementation: <c>partial void OnPageCreated(Page page) { ... }</c>,
+    /// an instance method with a body and no access modifier (the generator's parser accepts exactly that).
+    /// </summary>
+    private static ISymbol? HookCollision(ISymbol member, CancellationToken cancellationToken)
     {
-        if (method.PartialDefinitionPart is not null || method.PartialImplementationPart is not null)
+        if (member is IMethodSymbol { PartialImplementationPart: { } implementation } definition)
         {
-            return true;
+            // A defining declaration with an implementation: the definition is the generator's (fine, check the
+            // user's implementation) or the user's own (a second definition once the generator adds its own).
+            Location? definitionLocation = FirstSourceLocation(definition);
+            if (definitionLocation is null || !IsGeneratedByPagePool(definition, definitionLocation))
+            {
+                return definition;
+            }
+
+            return IsHookImplementation(implementation, cancellationToken) ? null : implementation;
         }
 
-        foreach (SyntaxReference reference in method.DeclaringSyntaxReferences)
+        return IsHookImplementation(member, cancellationToken) ? null : member;
+    }
+
+    private static bool IsHookImplementation(ISymbol member, CancellationToken cancellationToken)
+    {
+        if (member is not IMethodSymbol method || !method.ReturnsVoid || method.IsStatic ||
+            method.Parameters.Length != 1 || method.TypeParameters.Length != 0 ||
+            method.Parameters[0].RefKind != RefKind.None ||
+            method.Parameters[0].Type.ToDisplayString() != PageTypeName ||
+            method.DeclaringSyntaxReferences.Length != 1)
         {
-            if (reference.GetSyntax(cancellationToken) is MethodDeclarationSyntax declaration &&
-                declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
+            return false;
+        }
+
+        if (method.DeclaringSyntaxReferences[0].GetSyntax(cancellationToken) is not MethodDeclarationSyntax syntax ||
+            !syntax.Modifiers.Any(SyntaxKind.PartialKeyword) ||
+            (syntax.Body is null && syntax.ExpressionBody is null))
+        {
+            return false;
+        }
+
+        foreach (SyntaxToken modifier in syntax.Modifiers)
+        {
+            if (modifier.IsKind(SyntaxKind.PublicKeyword) || modifier.IsKind(SyntaxKind.PrivateKeyword) ||
+                modifier.IsKind(SyntaxKind.ProtectedKeyword) || modifier.IsKind(SyntaxKind.InternalKeyword))
             {
-                return true;
+                return false;
             }
         }
 
-        return false;
+        return true;
     }
 
     private static Location? FirstSourceLocation(ISymbol member)

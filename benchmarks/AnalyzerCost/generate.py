@@ -3,7 +3,8 @@
 
 pages/      receive queues that take pages from PagePool's RuntimePagePool and recycle them
             (AllocPage, TryAllocPage, RecyclePage, RecyclePageDirect, hand-offs into rings), plus
-            [PagePool] declarations, so both PagePool analyzers have work;
+            [PagePool] declarations that the PagePool generator fills in, so both PagePool analyzers
+            have work on the code a user's build really contains;
 disposable/ the same code with an IDisposable buffer rented from a pool and disposed, for CA2000.
 
 The code is never run; it only has to be realistic for flow analysis: loops, early exits, try/finally,
@@ -23,7 +24,9 @@ def pages_unit(i, rnd):
 [PagePool({page}, {1024 << rnd.randrange(0, 3)}, CacheSize = {cache}, RefillBatch = {cache // 2}, Headroom = {rnd.choice([0, 64, 128])})]
 internal sealed partial class RxQueue{i}Declared
 {{
-    partial void OnPageCreated(Page page);
+    private long _created;
+
+    partial void OnPageCreated(Page page) => _created++;
 }}
 
 internal sealed class RxQueue{i}
@@ -402,6 +405,7 @@ def write_project(root, kind, units, repo):
     if kind == "pages":
         refs = f'''  <ItemGroup>
     <ProjectReference Include="{repo}/PagePool.Runtime/PagePool.Runtime.csproj" />
+    <ProjectReference Include="{repo}/PagePool.Generators/PagePool.Generators.csproj" OutputItemType="Analyzer" ReferenceOutputAssembly="false" />
     <ProjectReference Include="{repo}/PagePool.Analyzers/PagePool.Analyzers.csproj" OutputItemType="Analyzer" ReferenceOutputAssembly="false" />
   </ItemGroup>
 '''
