@@ -207,6 +207,35 @@ public sealed class RobustnessTests
     }
 
     [Fact]
+    public async Task LambdasInsideHandlersAreAnalyzed()
+    {
+        // A lambda's graph links its root region to the enclosing method's regions; walking past it once crashed.
+        const string source = """
+            public sealed class E
+            {
+                private readonly RxQueue _pool = new RxQueue();
+
+                public void M(IDisposable resource, int n)
+                {
+                    for (int i = 0; i < n; i++) { if (i % 3 == 0) Sink.Work(); else if (i % 5 == 0) Sink.Work(); }
+                    using var scope = resource;
+                    Action leak = () => { var p = _pool.AllocPage(); try { Sink.Work(); } finally { Sink.Work(); } };
+                    Action fine = () => { var p = _pool.AllocPage(); try { Sink.Work(); } finally { _pool.RecyclePage(p); } };
+                    leak();
+                    fine();
+                }
+            }
+            """;
+        var errorsBefore = OwnershipAnalyzer.InternalErrors;
+        var (diagnostics, exceptions) = await AnalyzeAsync(Compile(null, source));
+        Assert.Empty(exceptions);
+        Assert.Equal(errorsBefore, OwnershipAnalyzer.InternalErrors);
+        var leak = Assert.Single(diagnostics);
+        Assert.Equal("PP1001", leak.Id);
+        Assert.Equal(8, leak.Location.GetLineSpan().StartLinePosition.Line);
+    }
+
+    [Fact]
     public async Task ArrayPoolRulesAreOffByDefault()
     {
         const string source = """
