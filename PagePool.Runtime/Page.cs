@@ -1,6 +1,7 @@
 using System;
 using System.ComponentModel;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using PagePool.Internal;
 
 namespace PagePool;
@@ -45,8 +46,9 @@ public readonly struct Page : IEquatable<Page>
     /// <summary>The page's bytes. Valid until the page is recycled.</summary>
     public unsafe Span<byte> Span
     {
+        // The length is never negative (it comes from the pool), so skip Span's argument check.
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => new((void*)_address, _length);
+        get => MemoryMarshal.CreateSpan(ref Unsafe.AsRef<byte>((void*)_address), _length);
     }
 
     /// <summary>The page's bytes as <see cref="Memory{T}"/>, for async I/O. Allocates nothing.</summary>

@@ -26,15 +26,17 @@ public sealed class RuntimePagePool
     private const int FragmentBias = 1 << 30;
 
     private readonly PagePoolCore _core;
+    private readonly PageSlot[] _slots;     // _core.Slots, one load closer to the fast path
     private readonly int[] _cache;
     private readonly int _refillBatch;
     private readonly int _pageSize;
     private readonly bool _hooks;           // leak tracking, poisoning or ClearOnRecycle: per-page work on both paths
     private readonly bool _fragments;
+    private readonly bool _plainRecycle;    // neither hooks nor fragments: the direct recycle is a push
     private readonly Action<Page>? _onCreated;
     private readonly Action<Page>? _onReleased;
     private int _cacheCount;
-    private int _ownerThread;
+    private OwnerContext _owner;           // who may take the direct path in RecyclePage
     private int _fragId = -1;               // fragments: the page being carved, its next offset and fragments handed out
     private int _fragOffset;
     private int _fragCount;
@@ -52,8 +54,10 @@ public sealed class RuntimePagePool
         _cache = new int[options.CacheSize];
         _refillBatch = options.RefillBatch;
         _pageSize = options.PageSize;
+        _slots = _core.Slots;
         _hooks = _core.HasPageHooks;
         _fragments = options.Fragments;
+        _plainRecycle = !_hooks && !_fragments;
         _onCreated = options.OnPageCreated;
         _onReleased = options.OnPageReleased;
         Headroom = options.Headroom;
@@ -86,11 +90,22 @@ public sealed class RuntimePagePool
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Page AllocPage()
     {
-        if (!TryAllocPage(out Page page))
+        _owner.Enter();
+        int n = _cacheCount - 1;
+        int[] cache = _cache;
+        if ((uint)n < (uint)cache.Length)
         {
-            ThrowExhausted();
+            int id = cache[n];
+            ref PageSlot slot = ref _slots[id];
+            if (slot.State == PageState.Idle && !_hooks)
+            {
+                _cacheCount = n;
+                slot.State = PageState.InUse;
+                _core.Owner.AllocFast++;
+                return new Page(_core, slot.Address, id, _pageSize);
+            }
         }
-        return page;
+        return AllocPageSlow();
     }
 
     /// <summary>Owner context: takes a page, or returns false when all PoolSize pages are in use (backpressure).</summary>
@@ -98,23 +113,24 @@ public sealed class RuntimePagePool
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryAllocPage(out Page page)
     {
-        _ownerThread = Environment.CurrentManagedThreadId;
-        int n = _cacheCount;
+        _owner.Enter();
+        int n = _cacheCount - 1;
         int[] cache = _cache;
-        if ((uint)(n - 1) < (uint)cache.Length)
+        if ((uint)n < (uint)cache.Length)
         {
-            int id = cache[n - 1];
-            ref PageSlot slot = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_core.Slots), id);
+            int id = cache[n];
+            ref PageSlot slot = ref _slots[id];
             if (slot.State == PageState.Idle && !_hooks)
             {
-                _cacheCount = n - 1;
+                _cacheCount = n;
                 slot.State = PageState.InUse;
                 _core.Owner.AllocFast++;
-                page = _core.CreateHandle(id, slot.Address, _pageSize);
+                page = new Page(_core, slot.Address, id, _pageSize);
                 return true;
             }
         }
-        return TryAllocSlow(out page);
+        page = TryAllocSlow();
+        return !page.IsDefault;
     }
 
     /// <summary>Owner context: recycles a page straight into the owner's cache (the kernel's recycle_direct).</summary>
@@ -122,28 +138,26 @@ public sealed class RuntimePagePool
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void RecyclePageDirect([Owned] Page page)
     {
-        PagePoolCore core = _core;
-        if (!ReferenceEquals(page.Core, core) || _fragments)
+        if (!ReferenceEquals(page.Core, _core) || !_plainRecycle)
         {
             RecycleUnusual(page, direct: true);
             return;
         }
-        ref PageSlot slot = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(core.Slots), page.Id);
+        ref PageSlot slot = ref _slots[page.Id];
         if (slot.State != PageState.InUse)
         {
-            core.ThrowBadRecycle(page);
-        }
-        int n = _cacheCount;
-        int[] cache = _cache;
-        if ((uint)n < (uint)cache.Length && !_hooks)
-        {
-            slot.State = PageState.Idle;
-            cache[n] = page.Id;
-            _cacheCount = n + 1;
-            core.Owner.RecycleCached++;
-            return;
+            _core.ThrowBadRecycle(page);
         }
         slot.State = PageState.Idle;
+        int n = _cacheCount;
+        int[] cache = _cache;
+        if ((uint)n < (uint)cache.Length)
+        {
+            cache[n] = page.Id;
+            _cacheCount = n + 1;
+            _core.Owner.RecycleCached++;
+            return;
+        }
         RecycleIdleSlow(page, direct: true);
     }
 
@@ -151,13 +165,14 @@ public sealed class RuntimePagePool
     /// Any thread: recycles a page. On the thread that allocates (the owner) it takes the direct path by itself;
     /// elsewhere it goes through the lock-free return ring.
     /// </summary>
-    /// <remarks>The owner is the thread of the latest allocation. An owner that is an async loop hopping threads should
-    /// call <see cref="RecyclePageDirect"/> from the loop itself.</remarks>
+    /// <remarks>The owner is the thread of the latest allocation (checked without a thread-static read, see
+    /// <see cref="OwnerContext"/>). An owner that is an async loop hopping threads should call
+    /// <see cref="RecyclePageDirect"/> from the loop itself, and other code <see cref="RecyclePage"/>.</remarks>
     /// <exception cref="PagePoolException">The page is default, of another pool, or already recycled; nothing changes.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void RecyclePage([Owned] Page page)
     {
-        if (_ownerThread == Environment.CurrentManagedThreadId)
+        if (_owner.IsCurrentThread())
         {
             RecyclePageDirect(page);
             return;
@@ -186,7 +201,7 @@ public sealed class RuntimePagePool
     /// </summary>
     public void RecyclePages(ReadOnlySpan<Page> pages)
     {
-        if (_ownerThread == Environment.CurrentManagedThreadId || _fragments || _hooks)
+        if (_owner.IsCurrentThread() || _fragments || _hooks)
         {
             RecycleEach(pages);
             return;
@@ -329,13 +344,24 @@ public sealed class RuntimePagePool
     // ==================================================================== slow paths
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool TryAllocSlow(out Page page)
+    private Page AllocPageSlow()
     {
-        PagePoolCore core = _core;
-        if (core.IsDestroyed)
+        Page page = TryAllocSlow();
+        if (page.IsDefault)
         {
-            core.Refill(default); // throws the "destroyed" PagePoolException
+            ThrowExhausted();
         }
+        return page;
+    }
+
+    /// <summary>The slow path: what is left in the cache, a refill from the ring, a new page; default when exhausted.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private Page TryAllocSlow()
+    {
+        // The owner's stack bounds are recorded here, off the fast path; each allocation only records a stack address.
+        _owner.Capture();
+        PagePoolCore core = _core;
+        core.ThrowIfDestroyed();
         int[] cache = _cache;
         // Whatever is left in the cache first: with hooks on, or after a stale duplicate at the top.
         while (_cacheCount > 0)
@@ -344,8 +370,7 @@ public sealed class RuntimePagePool
             if (core.Slots[id].State == PageState.Idle)
             {
                 core.Owner.AllocFast++;
-                page = HandOut(id);
-                return true;
+                return HandOut(id);
             }
             core.DropStale(id);
         }
@@ -354,23 +379,21 @@ public sealed class RuntimePagePool
         {
             _cacheCount = refilled - 1;
             core.Owner.AllocRefill++;
-            page = HandOut(cache[refilled - 1]);
-            return true;
+            return HandOut(cache[refilled - 1]);
         }
         core.Owner.AllocEmpty++;
         if (core.TryCreatePage(out int created))
         {
             core.Owner.AllocSlow++;
-            page = core.CreateHandle(created, core.Slots[created].Address, _pageSize);
+            Page page = core.CreateHandle(created, core.Slots[created].Address, _pageSize);
             _onCreated?.Invoke(page);
             if (_hooks)
             {
                 core.OnAllocated(created);
             }
-            return true;
+            return page;
         }
-        page = default;
-        return false;
+        return default;
     }
 
     private Page HandOut(int id)
@@ -402,7 +425,7 @@ public sealed class RuntimePagePool
             }
             return;
         }
-        RecycleWholePage(page, direct);
+        RecycleWholePage(page, direct); // hooks on, or a whole page of a fragments pool
     }
 
     private void RecycleWholePage(Page page, bool direct)

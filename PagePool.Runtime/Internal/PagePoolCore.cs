@@ -149,6 +149,10 @@ public sealed class PagePoolCore
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Page CreateHandle(int id, nint address, int length) => new(this, address, id, length);
 
+    /// <summary>Builds a handle to a page (or fragment) of <paramref name="core"/>: static, so the fast path pays no null check.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Page CreateHandle(PagePoolCore core, int id, nint address, int length) => new(core, address, id, length);
+
     // ---------------------------------------------------------------- owner context: allocation slow paths
 
     /// <summary>
@@ -375,7 +379,8 @@ public sealed class PagePoolCore
     }
 
     /// <summary>Throws the <see cref="PagePoolException"/> that explains why <paramref name="page"/> cannot be recycled.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    /// <remarks>Every path throws and the method has no return: the JIT sees that, treats calls to it as cold and keeps no
+    /// value alive across them, so the fast paths that call it spill nothing.</remarks>
     [DoesNotReturn]
     public void ThrowBadRecycle(Page page)
     {
@@ -531,6 +536,15 @@ public sealed class PagePoolCore
             throw new PagePoolException(
                 $"Page {id} of page pool '{Name}' was written after it was recycled (byte {at} is 0x{found:X2}, expected 0x{PoisonByte:X2}). " +
                 "Some code kept using the page after RecyclePage; the page is back in the pool.", Name, id);
+        }
+    }
+
+    /// <summary>Throws the "destroyed" <see cref="PagePoolException"/> if <see cref="BeginDestroy"/> ran.</summary>
+    public void ThrowIfDestroyed()
+    {
+        if (_destroyed)
+        {
+            ThrowDestroyed();
         }
     }
 

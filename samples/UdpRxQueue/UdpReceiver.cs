@@ -1,0 +1,319 @@
+using System;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Threading;
+
+namespace UdpRxQueue;
+
+/// <summary>Counters of one run: the receive thread's on one cache line, the processing thread's on another.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 256)]
+internal sealed class RxCounters
+{
+    // receive thread
+    [FieldOffset(0)] public long Received;          // datagrams the kernel handed over
+    [FieldOffset(8)] public long DroppedQueueFull;  // the processing thread was behind: dropped and recycled directly
+    [FieldOffset(16)] public long Starved;          // no free buffer to post (every page out): backpressure
+    [FieldOffset(24)] public long Batches;          // receive calls that returned datagrams
+    // processing thread
+    [FieldOffset(128)] public long Valid;
+    [FieldOffset(136)] public long Invalid;
+    [FieldOffset(144)] public long Bytes;
+
+    public RxSnapshot Snapshot() => new(
+        Volatile.Read(ref Received), Volatile.Read(ref DroppedQueueFull), Volatile.Read(ref Starved),
+        Volatile.Read(ref Batches), Volatile.Read(ref Valid), Volatile.Read(ref Invalid), Volatile.Read(ref Bytes));
+}
+
+internal readonly record struct RxSnapshot(long Received, long DroppedQueueFull, long Starved, long Batches, long Valid, long Invalid, long Bytes)
+{
+    public static RxSnapshot operator -(RxSnapshot a, RxSnapshot b) => new(
+        a.Received - b.Received, a.DroppedQueueFull - b.DroppedQueueFull, a.Starved - b.Starved, a.Batches - b.Batches,
+        a.Valid - b.Valid, a.Invalid - b.Invalid, a.Bytes - b.Bytes);
+}
+
+/// <summary>
+/// One receiver: a receive thread (the pool's owner context) that fills buffers from the socket, batched with
+/// recvmmsg on Linux, and hands each datagram through an <see cref="SpscRing{T}"/> to a processing thread, which
+/// validates and counts it and gives the buffer back from there. What the receive thread cannot hand on (the ring is
+/// full) it drops and gives back itself, on the direct path.
+/// </summary>
+internal sealed class UdpReceiver<TBuffers> where TBuffers : struct, IRxBuffers
+{
+    public const int Batch = 32;
+
+    private readonly Socket _socket;
+    private readonly SpscRing<RxBuffer> _ring;
+    private readonly Thread _receiveThread;
+    private readonly Thread _processThread;
+    private readonly CancellationTokenSource _stop = new();
+    private TBuffers _buffers;
+    private volatile bool _receiverDone;
+    private volatile int _measuring;           // 0 warm-up, 1 measuring: threads take their allocation baselines
+    private long _receiveAllocStart = -1, _receiveAllocEnd, _processAllocStart = -1, _processAllocEnd;
+    private Exception? _failure;
+
+    public UdpReceiver(Socket socket, TBuffers buffers, int ringCapacity, CancellationToken cancel)
+    {
+        _socket = socket;
+        _buffers = buffers;
+        _ring = new SpscRing<RxBuffer>(ringCapacity);
+        cancel.Register(static s => ((CancellationTokenSource)s!).Cancel(), _stop);
+        _receiveThread = new Thread(ReceiveLoop) { IsBackground = true, Name = "rx receive" };
+        _processThread = new Thread(ProcessLoop) { IsBackground = true, Name = "rx process" };
+    }
+
+    public RxCounters Counters { get; } = new();
+
+    public string BuffersName => _buffers.Name;
+
+    /// <summary>Bytes the receive and processing threads allocated while measuring (valid after <see cref="Stop"/>).</summary>
+    public long MeasuredThreadAllocations =>
+        (_receiveAllocStart < 0 ? 0 : _receiveAllocEnd - _receiveAllocStart) +
+        (_processAllocStart < 0 ? 0 : _processAllocEnd - _processAllocStart);
+
+    public void Start()
+    {
+        _processThread.Start();
+        _receiveThread.Start();
+    }
+
+    /// <summary>Ends the warm-up: from now on each thread's allocations count.</summary>
+    public void BeginMeasuring() => _measuring = 1;
+
+    /// <summary>Stops receiving, lets the processing thread drain the ring, and waits for both threads.</summary>
+    public void Stop()
+    {
+        _stop.Cancel();
+        _receiveThread.Join();
+        _processThread.Join();
+        if (_failure is not null)
+        {
+            throw new InvalidOperationException("The receiver failed.", _failure);
+        }
+    }
+
+    // ------------------------------------------------------------------------------ receive thread (owner context)
+
+    private void ReceiveLoop()
+    {
+        try
+        {
+            if (RecvMmsg.IsSupported)
+            {
+                ReceiveBatched(_stop.Token);
+            }
+            else
+            {
+                ReceiveOneByOne(_stop.Token);
+            }
+        }
+        catch (Exception ex)
+        {
+            _failure = ex;
+        }
+        finally
+        {
+            _receiveAllocEnd = GC.GetAllocatedBytesForCurrentThread();
+            _receiverDone = true;
+        }
+    }
+
+    private unsafe void ReceiveBatched(CancellationToken cancel)
+    {
+        RxCounters counters = Counters;
+        RxBuffer[] posted = new RxBuffer[Batch];
+        int postedCount = 0;
+        var messages = (RecvMmsg.MMsgHdr*)NativeMemory.AllocZeroed((nuint)(Batch * sizeof(RecvMmsg.MMsgHdr)));
+        var iovecs = (RecvMmsg.IoVec*)NativeMemory.AllocZeroed((nuint)(Batch * sizeof(RecvMmsg.IoVec)));
+        int fd = (int)_socket.Handle;
+        var pollFd = new RecvMmsg.PollFd { Fd = fd, Events = RecvMmsg.POLLIN };
+        try
+        {
+            for (int i = 0; i < Batch; i++)
+            {
+                messages[i].Header.Iov = &iovecs[i];
+                messages[i].Header.IovLength = 1;
+            }
+            while (!cancel.IsCancellationRequested)
+            {
+                TakeAllocationBaseline(ref _receiveAllocStart);
+
+                // Post a buffer in every free slot: pinned pages need no pinning here, just their address.
+                while (postedCount < Batch && _buffers.TryTake(out posted[postedCount]))
+                {
+                    iovecs[postedCount].Base = posted[postedCount].Address;
+                    iovecs[postedCount].Length = (nuint)posted[postedCount].Capacity;
+                    postedCount++;
+                }
+                if (postedCount == 0)
+                {
+                    counters.Starved++;
+                    Thread.Yield();
+                    continue;
+                }
+
+                int n = RecvMmsg.Receive(fd, messages, (uint)postedCount, RecvMmsg.MSG_DONTWAIT, 0);
+                if (n <= 0)
+                {
+                    int errno = Marshal.GetLastPInvokeError();
+                    if (n < 0 && errno != RecvMmsg.EAGAIN && errno != RecvMmsg.EINTR)
+                    {
+                        throw new SocketException(errno);
+                    }
+                    RecvMmsg.Poll(&pollFd, 1, 50); // wait for data, waking up to check for cancellation
+                    continue;
+                }
+
+                counters.Batches++;
+                for (int i = 0; i < n; i++)
+                {
+                    ref RxBuffer buffer = ref posted[i];
+                    buffer.Length = (int)messages[i].Length;
+                    buffer.Truncated = (messages[i].Header.Flags & RecvMmsg.MSG_TRUNC) != 0;
+                    messages[i].Header.Flags = 0;
+                    if (!_ring.TryEnqueue(buffer))
+                    {
+                        counters.DroppedQueueFull++;
+                        _buffers.ReturnDirect(ref buffer);
+                    }
+                }
+                Volatile.Write(ref counters.Received, counters.Received + n);
+
+                // The buffers the kernel did not fill stay posted: move them to the front.
+                int left = postedCount - n;
+                if (left > 0)
+                {
+                    Array.Copy(posted, n, posted, 0, left);
+                    new Span<RecvMmsg.IoVec>(iovecs + n, left).CopyTo(new Span<RecvMmsg.IoVec>(iovecs, left));
+                }
+                posted.AsSpan(left, n).Clear();
+                postedCount = left;
+            }
+        }
+        finally
+        {
+            for (int i = 0; i < postedCount; i++)
+            {
+                _buffers.ReturnDirect(ref posted[i]);
+            }
+            NativeMemory.Free(messages);
+            NativeMemory.Free(iovecs);
+        }
+    }
+
+    // Elsewhere: one datagram per call, still straight into the page.
+    private void ReceiveOneByOne(CancellationToken cancel)
+    {
+        RxCounters counters = Counters;
+        SocketAddress from = new(_socket.AddressFamily);
+        RxBuffer buffer = default;
+        bool holding = false;
+        try
+        {
+            while (!cancel.IsCancellationRequested)
+            {
+                TakeAllocationBaseline(ref _receiveAllocStart);
+                if (!holding)
+                {
+                    if (!_buffers.TryTake(out buffer))
+                    {
+                        counters.Starved++;
+                        Thread.Yield();
+                        continue;
+                    }
+                    holding = true;
+                }
+                if (!_socket.Poll(50_000, SelectMode.SelectRead))
+                {
+                    continue;
+                }
+                int length;
+                try
+                {
+                    length = _socket.ReceiveFrom(BufferSpan(buffer), SocketFlags.None, from);
+                    buffer.Truncated = false;
+                }
+                catch (SocketException ex) when (ex.SocketErrorCode == SocketError.MessageSize)
+                {
+                    length = buffer.Capacity;
+                    buffer.Truncated = true;
+                }
+                buffer.Length = length;
+                holding = false;
+                counters.Batches++;
+                if (!_ring.TryEnqueue(buffer))
+                {
+                    counters.DroppedQueueFull++;
+                    _buffers.ReturnDirect(ref buffer);
+                }
+                Volatile.Write(ref counters.Received, counters.Received + 1);
+            }
+        }
+        finally
+        {
+            if (holding)
+            {
+                _buffers.ReturnDirect(ref buffer);
+            }
+        }
+    }
+
+    private static unsafe Span<byte> BufferSpan(in RxBuffer buffer) => new((void*)buffer.Address, buffer.Capacity);
+
+    // ------------------------------------------------------------------------------ processing thread
+
+    private void ProcessLoop()
+    {
+        RxCounters counters = Counters;
+        SpinWait spin = default;
+        try
+        {
+            while (true)
+            {
+                TakeAllocationBaseline(ref _processAllocStart);
+                if (_ring.TryDequeue(out RxBuffer buffer))
+                {
+                    if (!buffer.Truncated && Datagram.IsValid(buffer.Data))
+                    {
+                        Volatile.Write(ref counters.Valid, counters.Valid + 1);
+                        Volatile.Write(ref counters.Bytes, counters.Bytes + buffer.Length);
+                    }
+                    else
+                    {
+                        Volatile.Write(ref counters.Invalid, counters.Invalid + 1);
+                    }
+                    _buffers.ReturnShared(ref buffer); // off the owner's thread: the pool's ring path
+                    spin.Reset();
+                }
+                else if (_receiverDone)
+                {
+                    if (_ring.Count == 0)
+                    {
+                        break; // the receive thread enqueues nothing after it is done: the ring is drained
+                    }
+                }
+                else
+                {
+                    spin.SpinOnce();
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            _failure = ex;
+        }
+        finally
+        {
+            _processAllocEnd = GC.GetAllocatedBytesForCurrentThread();
+        }
+    }
+
+    private void TakeAllocationBaseline(ref long baseline)
+    {
+        if (baseline < 0 && _measuring == 1)
+        {
+            baseline = GC.GetAllocatedBytesForCurrentThread();
+        }
+    }
+}
