@@ -156,12 +156,14 @@ namespace PagePool.Generators
                 // The alloc cache pop, the whole allocation fast path, inlined into each alloc method so the JIT needs no
                 // sentinel: when the cache is empty, its top id is stale (a duplicate whose page moved on) or the pool is
                 // destroyed (count -1), control falls through to the caller's slow path.
-                string Pop(string onHit) => $$"""
+                // enter: record the owner here, after the count's load has proved `this` non-null (no separate null check).
+                string Pop(string onHit, bool enter) => $$"""
                     int n = __pp_cacheCount - 1;
+                    {{(enter ? "__pp_owner.Enter();" : SourceWriter.Hole(string.Empty))}}
                     if ((uint)n < (uint)CacheSize)
                     {
-                        int id = {{Unsafe}}.Add(ref {{Unsafe}}.As<__pp_PageCache, int>(ref __pp_cache), n);
-                        ref {{SlotT}} slot = ref {{Unsafe}}.Add(ref {{MemoryMarshal}}.GetArrayDataReference(__pp_slots!), id);
+                        int id = {{Unsafe}}.Add(ref {{Unsafe}}.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n);
+                        ref {{SlotT}} slot = ref {{Unsafe}}.Add(ref {{MemoryMarshal}}.GetArrayDataReference(__pp_slots!), (nuint)(uint)id);
                         if (slot.State == {{State}}.Idle)
                         {
                             __pp_cacheCount = n;
@@ -254,7 +256,6 @@ namespace PagePool.Generators
                     {{Inline}}
                     public {{PageT}} AllocPage()
                     {
-                        __pp_owner.Enter();
                         {{SourceWriter.Hole(OwnerCall("__pp_AllocPage()", true))}}
                     }
 
@@ -266,7 +267,6 @@ namespace PagePool.Generators
                     {{Inline}}
                     public bool TryAllocPage(out {{PageT}} page)
                     {
-                        __pp_owner.Enter();
                         {{SourceWriter.Hole(OwnerCall("__pp_TryAllocPage(out page)", true))}}
                     }
 
@@ -285,7 +285,7 @@ namespace PagePool.Generators
                     {{Inline}}
                     private {{PageT}} __pp_AllocPage()
                     {
-                        {{SourceWriter.Hole(Pop("return " + CoreT + ".CreateHandle(__pp_core, id, slot.Address, PageSize);"))}}
+                        {{SourceWriter.Hole(Pop("return " + CoreT + ".CreateHandle(__pp_core, id, slot.Address, PageSize);", enter: true))}}
                         return __pp_AllocPageSlow();
                     }
 
@@ -293,7 +293,7 @@ namespace PagePool.Generators
                     {{Inline}}
                     private bool __pp_TryAllocPage(out {{PageT}} page)
                     {
-                        {{SourceWriter.Hole(Pop("page = " + CoreT + ".CreateHandle(__pp_core, id, slot.Address, PageSize);\nreturn true;"))}}
+                        {{SourceWriter.Hole(Pop("page = " + CoreT + ".CreateHandle(__pp_core, id, slot.Address, PageSize);\nreturn true;", enter: true))}}
                         return __pp_TryAllocPageSlow(out page);
                     }
 
@@ -323,7 +323,7 @@ namespace PagePool.Generators
                     {{Inline}}
                     private int __pp_TryPopCache(out nint address)
                     {
-                        {{SourceWriter.Hole(Pop("address = slot.Address;\nreturn id;"))}}
+                        {{SourceWriter.Hole(Pop("address = slot.Address;\nreturn id;", enter: false))}}
                         address = 0;
                         return -1;
                     }
@@ -453,7 +453,7 @@ namespace PagePool.Generators
                             {
                                 __pp_fragOffset = offset + ((size + 7) & ~7);
                                 __pp_fragCount++;
-                                return {{CoreT}}.CreateHandle(__pp_core, id, {{Unsafe}}.Add(ref {{MemoryMarshal}}.GetArrayDataReference(__pp_slots!), id).Address + offset, size);
+                                return {{CoreT}}.CreateHandle(__pp_core, id, {{Unsafe}}.Add(ref {{MemoryMarshal}}.GetArrayDataReference(__pp_slots!), (nuint)(uint)id).Address + offset, size);
                             }
                             return __pp_AllocFragmentSlow(size);
                         }
@@ -652,7 +652,7 @@ namespace PagePool.Generators
                             return false;
                         }
                         int id = page.Id;
-                        ref {{SlotT}} slot = ref {{Unsafe}}.Add(ref {{MemoryMarshal}}.GetArrayDataReference(__pp_slots!), id);
+                        ref {{SlotT}} slot = ref {{Unsafe}}.Add(ref {{MemoryMarshal}}.GetArrayDataReference(__pp_slots!), (nuint)(uint)id);
                         if (slot.State != {{State}}.InUse)
                         {
                             return false;
@@ -662,7 +662,7 @@ namespace PagePool.Generators
                         int n = __pp_cacheCount;
                         if ((uint)n < (uint)CacheSize)
                         {
-                            {{Unsafe}}.Add(ref {{Unsafe}}.As<__pp_PageCache, int>(ref __pp_cache), n) = id;
+                            {{Unsafe}}.Add(ref {{Unsafe}}.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n) = id;
                             __pp_cacheCount = n + 1;
                             __pp_core.Owner.RecycleCached++;
                             return true;

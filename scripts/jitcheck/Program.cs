@@ -29,13 +29,30 @@ internal static class Program
         return sum;
     }
 
+    /// <summary>The same with TryAllocPage (an out parameter that must not cost a write barrier once inlined).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static long HotLoopTry(RxQueue pool, int iterations)
+    {
+        long sum = 0;
+        for (int i = 0; i < iterations; i++)
+        {
+            if (pool.TryAllocPage(out Page page))
+            {
+                sum += page.Address;
+                pool.RecyclePageDirect(page);
+            }
+        }
+        return sum;
+    }
+
     private static int Main()
     {
         var pool = new RxQueue();
-        long sum = HotLoop(pool, 1000);
+        long sum = HotLoop(pool, 1000) + HotLoopTry(pool, 1000);
         for (int i = 0; i < 20; i++)
         {
             sum += HotLoop(pool, 100_000);
+            sum += HotLoopTry(pool, 100_000);
         }
         Console.WriteLine($"checksum {sum}, pages in use {pool.PagesInUse}, alloc fast {pool.GetPageStats().AllocFast}");
         return pool.PagesInUse == 0 ? 0 : 1;

@@ -64,6 +64,13 @@ public sealed class ParserTests
     [InlineData("internal partial interface IHost { [PagePool(4096, 64)] internal partial class InInterface { } }")]
     [InlineData("internal ref partial struct RefHost { [PagePool(4096, 64)] internal partial class InRefStruct { } }")]
     [InlineData("[PagePool(4096, 64)] internal partial class @class { }")]
+    [InlineData("internal readonly partial struct ReadOnlyHost { [PagePool(4096, 64)] internal partial class InReadOnly { } }")]
+    [InlineData("internal readonly ref partial struct ReadOnlyRefHost { [PagePool(4096, 64)] internal partial class InReadOnlyRef { } }")]
+    [InlineData("internal abstract partial class AbstractHost { [PagePool(4096, 64)] protected sealed partial class InAbstract { } }")]
+    [InlineData("internal sealed partial record RecordHost(int X) { [PagePool(4096, 64)] private sealed partial class InRecord { } }")]
+    [InlineData("internal partial class A { internal partial class B { internal partial class C { [PagePool(4096, 64)] internal partial class Deep { } } } }")]
+    [InlineData("[PagePool(4096, 64)] internal partial record PositionalPool(int Queue) { }")]
+    [InlineData("[PagePool(4096, 64)] internal partial class WithCtor { public WithCtor(int x) { X = x; } public int X { get; } }")]
     public void Supported_use_generates_code_that_compiles(string declaration)
     {
         string source = "using PagePool;\nnamespace N;\n" + declaration;

@@ -75,7 +75,6 @@ partial class FragmentQueue
     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public global::PagePool.Page AllocPage()
     {
-        __pp_owner.Enter();
 #if DEBUG
         __pp_core.EnterOwner();
         try
@@ -99,7 +98,6 @@ partial class FragmentQueue
     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public bool TryAllocPage(out global::PagePool.Page page)
     {
-        __pp_owner.Enter();
 #if DEBUG
         __pp_core.EnterOwner();
         try
@@ -143,10 +141,11 @@ partial class FragmentQueue
     private global::PagePool.Page __pp_AllocPage()
     {
         int n = __pp_cacheCount - 1;
+        __pp_owner.Enter();
         if ((uint)n < (uint)CacheSize)
         {
-            int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), n);
-            ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), id);
+            int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n);
+            ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), (nuint)(uint)id);
             if (slot.State == global::PagePool.Internal.PageState.Idle)
             {
                 __pp_cacheCount = n;
@@ -166,10 +165,11 @@ partial class FragmentQueue
     private bool __pp_TryAllocPage(out global::PagePool.Page page)
     {
         int n = __pp_cacheCount - 1;
+        __pp_owner.Enter();
         if ((uint)n < (uint)CacheSize)
         {
-            int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), n);
-            ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), id);
+            int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n);
+            ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), (nuint)(uint)id);
             if (slot.State == global::PagePool.Internal.PageState.Idle)
             {
                 __pp_cacheCount = n;
@@ -214,8 +214,8 @@ partial class FragmentQueue
         int n = __pp_cacheCount - 1;
         if ((uint)n < (uint)CacheSize)
         {
-            int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), n);
-            ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), id);
+            int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n);
+            ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), (nuint)(uint)id);
             if (slot.State == global::PagePool.Internal.PageState.Idle)
             {
                 __pp_cacheCount = n;
@@ -363,7 +363,7 @@ partial class FragmentQueue
         {
             __pp_fragOffset = offset + ((size + 7) & ~7);
             __pp_fragCount++;
-            return global::PagePool.Internal.PagePoolCore.CreateHandle(__pp_core, id, global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), id).Address + offset, size);
+            return global::PagePool.Internal.PagePoolCore.CreateHandle(__pp_core, id, global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), (nuint)(uint)id).Address + offset, size);
         }
         return __pp_AllocFragmentSlow(size);
     }
@@ -564,7 +564,7 @@ partial class FragmentQueue
             return false;
         }
         int id = page.Id;
-        ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), id);
+        ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), (nuint)(uint)id);
         if (slot.State != global::PagePool.Internal.PageState.InUse)
         {
             return false;
@@ -576,7 +576,7 @@ partial class FragmentQueue
         int n = __pp_cacheCount;
         if ((uint)n < (uint)CacheSize)
         {
-            global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), n) = id;
+            global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n) = id;
             __pp_cacheCount = n + 1;
             __pp_core.Owner.RecycleCached++;
             return true;

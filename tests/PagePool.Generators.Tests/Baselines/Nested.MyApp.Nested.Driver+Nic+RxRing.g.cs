@@ -72,7 +72,6 @@ static partial class Driver
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
             public global::PagePool.Page AllocPage()
             {
-                __pp_owner.Enter();
 #if DEBUG
                 __pp_core.EnterOwner();
                 try
@@ -96,7 +95,6 @@ static partial class Driver
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
             public bool TryAllocPage(out global::PagePool.Page page)
             {
-                __pp_owner.Enter();
 #if DEBUG
                 __pp_core.EnterOwner();
                 try
@@ -140,10 +138,11 @@ static partial class Driver
             private global::PagePool.Page __pp_AllocPage()
             {
                 int n = __pp_cacheCount - 1;
+                __pp_owner.Enter();
                 if ((uint)n < (uint)CacheSize)
                 {
-                    int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), n);
-                    ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), id);
+                    int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n);
+                    ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), (nuint)(uint)id);
                     if (slot.State == global::PagePool.Internal.PageState.Idle)
                     {
                         __pp_cacheCount = n;
@@ -163,10 +162,11 @@ static partial class Driver
             private bool __pp_TryAllocPage(out global::PagePool.Page page)
             {
                 int n = __pp_cacheCount - 1;
+                __pp_owner.Enter();
                 if ((uint)n < (uint)CacheSize)
                 {
-                    int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), n);
-                    ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), id);
+                    int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n);
+                    ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), (nuint)(uint)id);
                     if (slot.State == global::PagePool.Internal.PageState.Idle)
                     {
                         __pp_cacheCount = n;
@@ -211,8 +211,8 @@ static partial class Driver
                 int n = __pp_cacheCount - 1;
                 if ((uint)n < (uint)CacheSize)
                 {
-                    int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), n);
-                    ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), id);
+                    int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n);
+                    ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), (nuint)(uint)id);
                     if (slot.State == global::PagePool.Internal.PageState.Idle)
                     {
                         __pp_cacheCount = n;
@@ -420,7 +420,7 @@ static partial class Driver
                     return false;
                 }
                 int id = page.Id;
-                ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), id);
+                ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), (nuint)(uint)id);
                 if (slot.State != global::PagePool.Internal.PageState.InUse)
                 {
                     return false;
@@ -432,7 +432,7 @@ static partial class Driver
                 int n = __pp_cacheCount;
                 if ((uint)n < (uint)CacheSize)
                 {
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), n) = id;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n) = id;
                     __pp_cacheCount = n + 1;
                     __pp_core.Owner.RecycleCached++;
                     return true;

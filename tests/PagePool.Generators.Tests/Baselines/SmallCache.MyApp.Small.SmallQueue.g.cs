@@ -68,7 +68,6 @@ partial class SmallQueue
     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public global::PagePool.Page AllocPage()
     {
-        __pp_owner.Enter();
 #if DEBUG
         __pp_core.EnterOwner();
         try
@@ -92,7 +91,6 @@ partial class SmallQueue
     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public bool TryAllocPage(out global::PagePool.Page page)
     {
-        __pp_owner.Enter();
 #if DEBUG
         __pp_core.EnterOwner();
         try
@@ -136,10 +134,11 @@ partial class SmallQueue
     private global::PagePool.Page __pp_AllocPage()
     {
         int n = __pp_cacheCount - 1;
+        __pp_owner.Enter();
         if ((uint)n < (uint)CacheSize)
         {
-            int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), n);
-            ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), id);
+            int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n);
+            ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), (nuint)(uint)id);
             if (slot.State == global::PagePool.Internal.PageState.Idle)
             {
                 __pp_cacheCount = n;
@@ -159,10 +158,11 @@ partial class SmallQueue
     private bool __pp_TryAllocPage(out global::PagePool.Page page)
     {
         int n = __pp_cacheCount - 1;
+        __pp_owner.Enter();
         if ((uint)n < (uint)CacheSize)
         {
-            int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), n);
-            ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), id);
+            int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n);
+            ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), (nuint)(uint)id);
             if (slot.State == global::PagePool.Internal.PageState.Idle)
             {
                 __pp_cacheCount = n;
@@ -207,8 +207,8 @@ partial class SmallQueue
         int n = __pp_cacheCount - 1;
         if ((uint)n < (uint)CacheSize)
         {
-            int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), n);
-            ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), id);
+            int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n);
+            ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), (nuint)(uint)id);
             if (slot.State == global::PagePool.Internal.PageState.Idle)
             {
                 __pp_cacheCount = n;
@@ -416,7 +416,7 @@ partial class SmallQueue
             return false;
         }
         int id = page.Id;
-        ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), id);
+        ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), (nuint)(uint)id);
         if (slot.State != global::PagePool.Internal.PageState.InUse)
         {
             return false;
@@ -428,7 +428,7 @@ partial class SmallQueue
         int n = __pp_cacheCount;
         if ((uint)n < (uint)CacheSize)
         {
-            global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), n) = id;
+            global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n) = id;
             __pp_cacheCount = n + 1;
             __pp_core.Owner.RecycleCached++;
             return true;
