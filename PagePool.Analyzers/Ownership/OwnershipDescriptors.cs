@@ -2,9 +2,6 @@ using Microsoft.CodeAnalysis;
 
 namespace PagePool.Analyzers.Ownership;
 
-// Release tracking (AnalyzerReleases.*.md) is kept by the attribute analyzers' owner; these ids are listed there.
-#pragma warning disable RS2000, RS2008
-
 /// <summary>
 /// The ownership diagnostics: PP1001–PP1005 for pages of a page pool, PP1101–PP1103 for arrays rented from
 /// <c>System.Buffers.ArrayPool&lt;T&gt;</c> (the same engine, off by default).
@@ -20,77 +17,90 @@ internal static class OwnershipDescriptors
     private const string HelpBase = "https://github.com/pagepool/pagepool/blob/main/docs/diagnostics/";
 
     /// <summary>PP1001: on some path a page is neither recycled nor handed on.</summary>
-    public static readonly DiagnosticDescriptor PageMayLeak = Create(
+    public static readonly DiagnosticDescriptor PageMayLeak = new(
         "PP1001",
         "A page may leak",
-        "A page taken from a pool must go back to it (or be handed on) on every path, exception paths included; otherwise the pool shrinks until allocation fails.",
+        messageFormat: "{0}",
         Reliability,
-        enabledByDefault: true);
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "A page taken from a pool must go back to it (or be handed on) on every path, exception paths included; otherwise the pool shrinks until allocation fails.",
+        helpLinkUri: HelpBase + "PP1001.md");
 
     /// <summary>PP1002: a page is used after it was recycled or handed on.</summary>
-    public static readonly DiagnosticDescriptor PageUsedAfterRecycle = Create(
+    public static readonly DiagnosticDescriptor PageUsedAfterRecycle = new(
         "PP1002",
         "A page is used after it was recycled",
-        "Once recycled (or handed on), a page may already belong to someone else: reading or writing it corrupts their data.",
+        messageFormat: "{0}",
         Reliability,
-        enabledByDefault: true);
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "Once recycled (or handed on), a page may already belong to someone else: reading or writing it corrupts their data.",
+        helpLinkUri: HelpBase + "PP1002.md");
 
     /// <summary>PP1003: a page is recycled or handed on twice.</summary>
-    public static readonly DiagnosticDescriptor PageRecycledTwice = Create(
+    public static readonly DiagnosticDescriptor PageRecycledTwice = new(
         "PP1003",
         "A page is recycled twice",
-        "A page recycled twice would be handed out to two owners; the pool rejects the second recycle at run time.",
+        messageFormat: "{0}",
         Reliability,
-        enabledByDefault: true);
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "A page recycled twice would be handed out to two owners; the pool rejects the second recycle at run time.",
+        helpLinkUri: HelpBase + "PP1003.md");
 
     /// <summary>PP1004: <c>RecyclePageDirect</c> where the owner context is not guaranteed.</summary>
-    public static readonly DiagnosticDescriptor RecycleDirectOffOwner = Create(
+    public static readonly DiagnosticDescriptor RecycleDirectOffOwner = new(
         "PP1004",
         "RecyclePageDirect outside the owner context",
-        "RecyclePageDirect writes the owner's cache without synchronization: call it only from the owner context (the allocating loop). Use RecyclePage from callbacks, thread-pool work and after await.",
+        messageFormat: "{0}",
         Usage,
-        enabledByDefault: true);
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "RecyclePageDirect writes the owner's cache without synchronization: call it only from the owner context (the allocating loop). Use RecyclePage from callbacks, thread-pool work and after await.",
+        helpLinkUri: HelpBase + "PP1004.md");
 
     /// <summary>PP1005: a page recycled into another pool than the one it came from.</summary>
-    public static readonly DiagnosticDescriptor PageRecycledToOtherPool = Create(
+    public static readonly DiagnosticDescriptor PageRecycledToOtherPool = new(
         "PP1005",
         "A page is recycled into another pool",
-        "A page must go back to the pool that allocated it; another pool rejects it at run time.",
+        messageFormat: "{0}",
         Reliability,
-        enabledByDefault: true);
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "A page must go back to the pool that allocated it; another pool rejects it at run time.",
+        helpLinkUri: HelpBase + "PP1005.md");
 
     /// <summary>PP1101: an array rented from an <c>ArrayPool&lt;T&gt;</c> is not returned on some path.</summary>
-    public static readonly DiagnosticDescriptor ArrayMayLeak = Create(
+    public static readonly DiagnosticDescriptor ArrayMayLeak = new(
         "PP1101",
         "A rented array may not be returned",
-        "An array rented from an ArrayPool should be returned on every path, exception paths included.",
+        messageFormat: "{0}",
         Reliability,
-        enabledByDefault: false);
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: false,
+        description: "An array rented from an ArrayPool should be returned on every path, exception paths included.",
+        helpLinkUri: HelpBase + "PP1101.md");
 
     /// <summary>PP1102: a rented array is used after it was returned.</summary>
-    public static readonly DiagnosticDescriptor ArrayUsedAfterReturn = Create(
+    public static readonly DiagnosticDescriptor ArrayUsedAfterReturn = new(
         "PP1102",
         "A rented array is used after it was returned",
-        "Once returned, the array may be rented by someone else: reading or writing it corrupts their data.",
+        messageFormat: "{0}",
         Reliability,
-        enabledByDefault: false);
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: false,
+        description: "Once returned, the array may be rented by someone else: reading or writing it corrupts their data.",
+        helpLinkUri: HelpBase + "PP1102.md");
 
     /// <summary>PP1103: a rented array is returned twice.</summary>
-    public static readonly DiagnosticDescriptor ArrayReturnedTwice = Create(
+    public static readonly DiagnosticDescriptor ArrayReturnedTwice = new(
         "PP1103",
         "A rented array is returned twice",
-        "ArrayPool does not detect a double return: the array is then handed to two renters at once.",
+        messageFormat: "{0}",
         Reliability,
-        enabledByDefault: false);
-
-    private static DiagnosticDescriptor Create(string id, string title, string description, string category, bool enabledByDefault) =>
-        new(
-            id,
-            title,
-            messageFormat: "{0}",
-            category,
-            DiagnosticSeverity.Warning,
-            isEnabledByDefault: enabledByDefault,
-            description: description,
-            helpLinkUri: HelpBase + id + ".md");
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: false,
+        description: "ArrayPool does not detect a double return: the array is then handed to two renters at once.",
+        helpLinkUri: HelpBase + "PP1103.md");
 }

@@ -84,6 +84,12 @@ public sealed class DoubleRecycleTests
         { "!= default guard after clearing", """
             void M() { var p = pool.AllocPage(); pool.RecyclePage(p); p = default; if (p != default) pool.RecyclePage(p); }
             """ },
+        { "array slots and a field recycled in a loop", """
+            void M() { for (int i = 0; i < _slots.Length; i++) { pool.RecyclePage(_slots[i]); _slots[i] = default; } pool.RecyclePage(_field); _field = pool.AllocPage(); }
+            """ },
+        { "drained from a queue", """
+            void M() { while (_queue.TryDequeue(out var p)) pool.RecyclePage(p); foreach (var q in _list) pool.RecyclePage(q); _list.Clear(); }
+            """ },
         { "TryAllocPage in a loop", """
             void M() { while (pool.TryAllocPage(out var p)) { pool.RecyclePage(p); } }
             """ },

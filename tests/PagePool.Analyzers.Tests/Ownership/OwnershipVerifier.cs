@@ -63,7 +63,15 @@ internal static class OwnershipVerifier
         }
         """;
 
-    public static Task VerifyAsync(string source, bool arrays = false) => CreateTest(source, arrays).RunAsync();
+    public static async Task VerifyAsync(string source, bool arrays = false)
+    {
+        // The analyzer swallows its own failures (no AD0001 on half-typed code); in these tests any is a bug.
+        var errorsBefore = OwnershipAnalyzer.InternalErrors;
+        await CreateTest(source, arrays).RunAsync();
+        Xunit.Assert.True(
+            OwnershipAnalyzer.InternalErrors == errorsBefore,
+            $"internal analyzer error: {OwnershipAnalyzer.LastInternalError}");
+    }
 
     public static CSharpAnalyzerTest<OwnershipAnalyzer, DefaultVerifier> CreateTest(string source, bool arrays = false)
     {

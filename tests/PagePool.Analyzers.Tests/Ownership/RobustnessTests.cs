@@ -207,6 +207,53 @@ public sealed class RobustnessTests
     }
 
     [Fact]
+    public async Task LambdasInsideHandlersAreAnalyzed()
+    {
+        // A lambda's graph links its root region to the enclosing method's regions; walking past it once crashed.
+        const string source = """
+            public sealed class E
+            {
+                private readonly RxQueue _pool = new RxQueue();
+
+                public void M(IDisposable resource, int n)
+                {
+                    for (int i = 0; i < n; i++) { if (i % 3 == 0) Sink.Work(); else if (i % 5 == 0) Sink.Work(); }
+                    using var scope = resource;
+                    Action leak = () => { var p = _pool.AllocPage(); try { Sink.Work(); } finally { Sink.Work(); } };
+                    Action fine = () => { var p = _pool.AllocPage(); try { Sink.Work(); } finally { _pool.RecyclePage(p); } };
+                    leak();
+                    fine();
+                }
+            }
+            """;
+        var errorsBefore = OwnershipAnalyzer.InternalErrors;
+        var (diagnostics, exceptions) = await AnalyzeAsync(Compile(null, source));
+        Assert.Empty(exceptions);
+        Assert.Equal(errorsBefore, OwnershipAnalyzer.InternalErrors);
+        var leak = Assert.Single(diagnostics);
+        Assert.Equal("PP1001", leak.Id);
+        Assert.Equal(8, leak.Location.GetLineSpan().StartLinePosition.Line);
+    }
+
+    [Fact]
+    public async Task LargeMethodsAreAnalyzedToTheEnd()
+    {
+        // Many pages, loops, try/finally and try/catch in one method: the fixpoint must converge well within its
+        // budget (giving up would silently drop the leak at the end).
+        var source = new StringBuilder("public sealed class Big\n{\n    private readonly RxQueue _pool = new RxQueue();\n    public void M(int n)\n    {\n");
+        for (var i = 0; i < 60; i++)
+        {
+            source.Append($"        for (int i{i} = 0; i{i} < n; i{i}++) {{ var p{i} = _pool.AllocPage(); try {{ if (i{i} % 3 == 0) continue; Sink.Borrow(p{i}); }} catch (InvalidOperationException) {{ Sink.Work(); }} finally {{ _pool.RecyclePage(p{i}); }} }}\n");
+        }
+
+        source.Append("        var last = _pool.AllocPage();\n        Sink.Borrow(last);\n    }\n}\n");
+        var (diagnostics, exceptions) = await AnalyzeAsync(Compile(null, source.ToString()));
+        Assert.Empty(exceptions);
+        var leak = Assert.Single(diagnostics);
+        Assert.Contains("'last'", leak.GetMessage());
+    }
+
+    [Fact]
     public async Task ArrayPoolRulesAreOffByDefault()
     {
         const string source = """
