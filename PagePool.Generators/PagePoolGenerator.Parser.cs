@@ -82,6 +82,15 @@ namespace PagePool.Generators
                 {
                     return null;
                 }
+                ExtraConstants extras = ExtraConstants.All;
+                for (int i = 0; i < PagePoolGeneratedMembers.Optional.Length; i++)
+                {
+                    string name = PagePoolGeneratedMembers.Optional[i];
+                    if (type.Name == name || !type.GetMembers(name).IsEmpty)
+                    {
+                        extras &= ~(ExtraConstants)(1 << i);
+                    }
+                }
 
                 string ns = type.ContainingNamespace is { IsGlobalNamespace: false } containingNamespace
                     ? EscapeQualifiedName(containingNamespace.ToDisplayString())
@@ -93,7 +102,8 @@ namespace PagePool.Generators
                     PoolName(type),
                     HintName(type),
                     containing.Value,
-                    options);
+                    options,
+                    extras);
             }
 
             private static bool HasErrors(AttributeData attribute, SemanticModel semanticModel, CancellationToken cancellationToken)

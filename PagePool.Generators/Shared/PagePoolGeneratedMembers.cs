@@ -23,10 +23,15 @@ namespace PagePool.Shared
         /// <summary>Public members added to every pool class.</summary>
         public static readonly string[] Always =
         {
-            "PageSize", "PoolSize", "Headroom", "MaxLength", "CacheSize", "RefillBatch",
+            "PageSize", "PoolSize",
             "AllocPage", "TryAllocPage", "AllocPages", "RecyclePage", "RecyclePageDirect", "RecyclePages",
             "PagesInUse", "GetPageStats", "DestroyPagePool", "AsMemoryPool",
         };
+
+        /// <summary>
+        /// Constants the generator adds only when the class does not declare the name already (no conflict, no PP0006).
+        /// </summary>
+        public static readonly string[] Optional = { "Headroom", "MaxLength", "CacheSize", "RefillBatch" };
 
         /// <summary>
         /// True when a member (or nested type) named <paramref name="name"/> would clash with a generated one. The hooks
