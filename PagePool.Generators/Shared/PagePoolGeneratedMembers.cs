@@ -8,7 +8,7 @@ namespace PagePool.Shared
         /// <summary>Every private member and nested type the generator adds starts with this.</summary>
         public const string PrivatePrefix = "__pp_";
 
-        /// <summary>The hooks: the user may implement them (<c>partial void OnPageCreated(Page page) { ... }</c>), nothing else.</summary>
+        /// <summary>The hooks: any <c>partial</c> method of these names is the user's implementation; anything else clashes.</summary>
         public const string OnPageCreated = "OnPageCreated";
 
         /// <inheritdoc cref="OnPageCreated"/>

@@ -37,8 +37,6 @@ public sealed class ParserTests
     [InlineData("[PagePool(4096, 64)] internal partial class HasPrefix { private int __pp_core; }")]
     [InlineData("[PagePool(4096, 64)] internal partial class HasNested { private class RecyclePages { } }")]
     [InlineData("[PagePool(4096, 64)] internal partial class HasHookNotPartial { private void OnPageCreated(Page page) { } }")]
-    [InlineData("[PagePool(4096, 64)] internal partial class HasHookDefinition { partial void OnPageReleased(Page page); }")]
-    [InlineData("[PagePool(4096, 64)] internal partial class HasHookOtherSignature { partial void OnPageCreated(int id) { } }")]
     [InlineData("[PagePool(4096, 64, Fragments = true)] internal partial class HasFragment { public Page AllocFragment(int size) => default; }")]
     [InlineData("[PagePool(4096, 64, LeakTracking = PageLeakTracking.All)] internal partial class HasLeaks { public void GetPageLeaks() { } }")]
     [InlineData("[PagePool(4096, 64)] internal partial class PageSize { }")]
@@ -105,6 +103,18 @@ public sealed class ParserTests
         Assert.Contains("public global::PagePool.Page AllocFragment(int size)", all);
         Assert.Contains("RefCount", all);
         Assert.Contains("GetPageLeaks(global::System.TimeSpan minAge)", all);
+    }
+
+    [Theory]
+    [InlineData("partial void OnPageReleased(Page page);", "CS0756")]
+    [InlineData("partial void OnPageCreated(int id) { }", "CS0759")]
+    [InlineData("private partial void OnPageCreated(Page page) { }", "CS8799")]
+    public void A_mismatched_hook_is_left_to_the_compiler_with_a_precise_error(string hook, string error)
+    {
+        string source = "using PagePool;\nnamespace N;\n[PagePool(4096, 64)] internal partial class Hooked { " + hook + " }";
+        var (result, output, _) = GeneratorHarness.Run(false, source);
+        Assert.Single(result.GeneratedSources);
+        Assert.Contains(output.GetDiagnostics(), d => d.Id == error);
     }
 
     [Fact]
