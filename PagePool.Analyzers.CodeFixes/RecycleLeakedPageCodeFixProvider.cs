@@ -33,7 +33,8 @@ public sealed class RecycleLeakedPageCodeFixProvider : CodeFixProvider
     public override async Task RegisterCodeFixesAsync(CodeFixContext context)
     {
         SyntaxNode? root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
-        if (root is null)
+        SemanticModel? model = await context.Document.GetSemanticModelAsync(context.CancellationToken).ConfigureAwait(false);
+        if (root is null || model is null)
         {
             return;
         }
@@ -45,8 +46,18 @@ public sealed class RecycleLeakedPageCodeFixProvider : CodeFixProvider
                 continue;
             }
 
+            // Where the page already goes back on some paths, a recycle added at the end would be a second one on
+            // those paths. Recycles that are statements of their own in the block can move into the finally;
+            // anything else (a recycle inside a branch, a return, a store, an [Owned] argument) needs the
+            // per-path reasoning only the analyzer has, so no fix is offered.
+            HandOffs handOffs = allocation.FindHandOffs(model, context.CancellationToken);
+            if (handOffs == HandOffs.Elsewhere)
+            {
+                continue;
+            }
+
             string name = allocation.Declarator.Identifier.ValueText;
-            if (allocation.EndOfScopeIndex() >= 0)
+            if (handOffs == HandOffs.None && allocation.EndOfScopeIndex() >= 0)
             {
                 context.RegisterCodeFix(
                     CodeAction.Create(
@@ -79,9 +90,10 @@ public sealed class RecycleLeakedPageCodeFixProvider : CodeFixProvider
         BlockSyntax newBlock;
         if (inFinally)
         {
+            // The block's own recycle statements of this page are replaced by the finally.
             int declarationIndex = statements.IndexOf(allocation.Statement);
             TryStatementSyntax tryStatement = SyntaxFactory.TryStatement(
-                    SyntaxFactory.Block(statements.Skip(declarationIndex + 1)),
+                    SyntaxFactory.Block(statements.Skip(declarationIndex + 1).Where(statement => !allocation.IsOwnRecycleStatement(statement))),
                     default,
                     SyntaxFactory.FinallyClause(SyntaxFactory.Block(recycle)))
                 .WithAdditionalAnnotations(Formatter.Annotation);
@@ -161,6 +173,87 @@ public sealed class RecycleLeakedPageCodeFixProvider : CodeFixProvider
             return new Allocation(invocation, declarator, statement, block, receiver);
         }
 
+        /// <summary>How the statements after the declaration already hand the page on.</summary>
+        public HandOffs FindHandOffs(SemanticModel model, CancellationToken cancellationToken)
+        {
+            string name = Declarator.Identifier.ValueText;
+            HandOffs found = HandOffs.None;
+            foreach (StatementSyntax statement in Block.Statements.SkipWhile(s => s != Statement).Skip(1))
+            {
+                if (IsOwnRecycleStatement(statement))
+                {
+                    found = HandOffs.OwnStatements;
+                    continue;
+                }
+
+                foreach (SyntaxNode node in statement.DescendantNodesAndSelf())
+                {
+                    if (IsHandOff(node, name, model, cancellationToken))
+                    {
+                        return HandOffs.Elsewhere;
+                    }
+                }
+            }
+
+            return found;
+        }
+
+        /// <summary>A statement of the block that is nothing but <c>x.RecycleXxx(page)</c>.</summary>
+        public bool IsOwnRecycleStatement(StatementSyntax statement) =>
+            statement.Parent == Block &&
+            statement is ExpressionStatementSyntax { Expression: InvocationExpressionSyntax invocation } &&
+            IsRecycleOf(invocation, Declarator.Identifier.ValueText);
+
+        private static bool IsRecycleOf(InvocationExpressionSyntax invocation, string name) =>
+            MethodName(invocation) is { } method &&
+            method.StartsWith("Recycle", System.StringComparison.Ordinal) &&
+            invocation.ArgumentList.Arguments.Any(a => IsName(a.Expression, name));
+
+        private static bool IsHandOff(SyntaxNode node, string name, SemanticModel model, CancellationToken cancellationToken)
+        {
+            switch (node)
+            {
+                case InvocationExpressionSyntax invocation when IsRecycleOf(invocation, name):
+                    return true;
+                case ArgumentSyntax argument when IsName(argument.Expression, name) && IsOwnedParameter(argument, model, cancellationToken):
+                    return true;
+                case ReturnStatementSyntax { Expression: { } returned } when IsName(returned, name):
+                    return true;
+                case AssignmentExpressionSyntax assignment when IsName(assignment.Right, name):
+                    return true;
+                default:
+                    return false;
+            }
+        }
+
+        private static bool IsOwnedParameter(ArgumentSyntax argument, SemanticModel model, CancellationToken cancellationToken)
+        {
+            if (argument.Parent?.Parent is not { } call ||
+                model.GetSymbolInfo(call, cancellationToken).Symbol is not IMethodSymbol method)
+            {
+                return false;
+            }
+
+            IParameterSymbol? parameter = argument.NameColon is { } nameColon
+                ? method.Parameters.FirstOrDefault(p => p.Name == nameColon.Name.Identifier.ValueText)
+                : argument.Parent is ArgumentListSyntax list && list.Arguments.IndexOf(argument) is var index && index < method.Parameters.Length
+                    ? method.Parameters[index]
+                    : null;
+            return parameter is not null &&
+                parameter.GetAttributes().Any(a => a.AttributeClass is { Name: "OwnedAttribute", ContainingNamespace.Name: "PagePool" });
+        }
+
+        private static bool IsName(ExpressionSyntax expression, string name) =>
+            expression is IdentifierNameSyntax identifier && identifier.Identifier.ValueText == name;
+
+        private static string? MethodName(InvocationExpressionSyntax invocation) => invocation.Expression switch
+        {
+            MemberAccessExpressionSyntax access => access.Name.Identifier.ValueText,
+            MemberBindingExpressionSyntax binding => binding.Name.Identifier.ValueText,
+            SimpleNameSyntax simple => simple.Identifier.ValueText,
+            _ => null,
+        };
+
         /// <summary>
         /// Where "the end of the scope" is: before a final return/throw/break/continue/goto (after it would be
         /// unreachable), unless that statement still uses the page, in which case there is no such place (-1).
@@ -205,5 +298,18 @@ public sealed class RecycleLeakedPageCodeFixProvider : CodeFixProvider
             ParenthesizedExpressionSyntax parenthesized => IsStableReceiver(parenthesized.Expression),
             _ => false,
         };
+    }
+
+    /// <summary>What the code after an allocation already does with the page.</summary>
+    private enum HandOffs
+    {
+        /// <summary>Nothing: the page is never recycled or handed on.</summary>
+        None,
+
+        /// <summary>Only recycle statements of the block itself, which a finally can replace.</summary>
+        OwnStatements,
+
+        /// <summary>A hand-off somewhere a fix cannot reason about without the paths.</summary>
+        Elsewhere,
     }
 }

@@ -201,7 +201,13 @@ public sealed class RuntimePagePool
     /// </summary>
     public void RecyclePages(ReadOnlySpan<Page> pages)
     {
-        if (_owner.IsCurrentThread() || _fragments || _hooks)
+        bool owner = _owner.IsCurrentThread();
+        if (owner && _plainRecycle)
+        {
+            RecycleDirectBatch(pages);
+            return;
+        }
+        if (owner || !_plainRecycle)
         {
             RecycleEach(pages);
             return;
@@ -489,6 +495,46 @@ public sealed class RuntimePagePool
             _core.ThrowBadRecycle(page);
         }
         RecycleIdleSlow(page, direct: false);
+    }
+
+    /// <summary>Owner, plain pool: the direct recycle in a loop, with the cache count in a register; misuse skips the page.</summary>
+    private void RecycleDirectBatch(ReadOnlySpan<Page> pages)
+    {
+        PagePoolCore core = _core;
+        PageSlot[] slots = _slots;
+        int[] cache = _cache;
+        int n = _cacheCount;
+        int cached = 0;
+        Page firstBad = default;
+        bool anyBad = false;
+        foreach (Page page in pages)
+        {
+            if (!ReferenceEquals(page.Core, core) || slots[page.Id].State != PageState.InUse)
+            {
+                if (!anyBad)
+                {
+                    anyBad = true;
+                    firstBad = page;
+                }
+                continue;
+            }
+            slots[page.Id].State = PageState.Idle;
+            if ((uint)n < (uint)cache.Length)
+            {
+                cache[n++] = page.Id;
+                cached++;
+                continue;
+            }
+            _cacheCount = n;
+            RecycleIdleSlow(page, direct: true);
+            n = _cacheCount;
+        }
+        _cacheCount = n;
+        core.Owner.RecycleCached += cached;
+        if (anyBad)
+        {
+            core.ThrowBadRecycle(firstBad);
+        }
     }
 
     private void RecycleEach(ReadOnlySpan<Page> pages)

@@ -21,7 +21,8 @@ public sealed class PagePoolAttributeAnalyzer : DiagnosticAnalyzer
     private const string AttributeMetadataName = "PagePool.PagePoolAttribute";
 
     // Generated members carry [GeneratedCode("PagePool.Generators", ...)] and live in the generator's output trees,
-    // whose paths start with the generator's assembly name; either marks a member as the generator's, not the user's.
+    // whose paths are "PagePool.Generators/PagePool.Generators.<type>/<hint>"; either marks a member as the
+    // generator's, not the user's.
     private const string GeneratorName = "PagePool.Generators";
     private const string GeneratedCodeAttributeName = "GeneratedCodeAttribute";
 
@@ -287,8 +288,11 @@ public sealed class PagePoolAttributeAnalyzer : DiagnosticAnalyzer
 
     private static bool IsGeneratedByPagePool(ISymbol member, Location location)
     {
+        // A generated tree's path is {generator assembly}/{generator type}/{hint name}.
         string? path = location.SourceTree?.FilePath;
-        if (path is not null && path.IndexOf(GeneratorName, System.StringComparison.Ordinal) >= 0)
+        if (path is not null &&
+            (path.IndexOf(GeneratorName + "/" + GeneratorName + ".", System.StringComparison.Ordinal) >= 0 ||
+             path.IndexOf(GeneratorName + "\\" + GeneratorName + ".", System.StringComparison.Ordinal) >= 0))
         {
             return true;
         }

@@ -26,6 +26,7 @@ namespace PagePool.Analyzers.Ownership;
 public sealed class OwnershipAnalyzer : DiagnosticAnalyzer
 {
     private static int s_internalErrors;
+    private static int s_graphsBuilt;
 
     /// <inheritdoc/>
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(
@@ -40,6 +41,9 @@ public sealed class OwnershipAnalyzer : DiagnosticAnalyzer
 
     /// <summary>How many times the analysis hit an internal error and skipped a method (for tests).</summary>
     internal static int InternalErrors => Volatile.Read(ref s_internalErrors);
+
+    /// <summary>How many control-flow graphs the analyzer asked for (for tests: methods without pages build none).</summary>
+    internal static int GraphsBuilt => Volatile.Read(ref s_graphsBuilt);
 
     /// <summary>The last internal error, for tests to show.</summary>
     internal static Exception? LastInternalError { get; private set; }
@@ -87,6 +91,7 @@ public sealed class OwnershipAnalyzer : DiagnosticAnalyzer
 
             try
             {
+                Interlocked.Increment(ref s_graphsBuilt);
                 var graph = context.GetControlFlowGraph(block);
                 var reporter = new OwnershipReporter(context.ReportDiagnostic);
                 AnalyzeGraph(graph, context.OwningSymbol as IMethodSymbol, types, reporter, trackArrays, offContextApi: null, context.CancellationToken);
@@ -95,7 +100,7 @@ public sealed class OwnershipAnalyzer : DiagnosticAnalyzer
             {
                 // Half-typed code must never surface as AD0001: skip the method rather than crash the build.
                 Interlocked.Increment(ref s_internalErrors);
-                LastInternalError = ex;
+                LastInternalError = new InvalidOperationException("Ownership analysis failed in " + context.OwningSymbol.ToDisplayString(), ex);
             }
         }
     }

@@ -62,15 +62,58 @@ internal sealed class OwnershipDataflow
         _blockInTry = new bool[graph.Blocks.Length];
         foreach (var block in graph.Blocks)
         {
-            for (var region = block.EnclosingRegion; region is not null; region = region.EnclosingRegion)
+            // A lambda's graph links its root region to the enclosing graph's regions: stop at this graph's root.
+            for (var region = block.EnclosingRegion; region is not null && region.Kind != ControlFlowRegionKind.Root; region = region.EnclosingRegion)
             {
-                if (region.Kind == ControlFlowRegionKind.Try)
+                if (region.Kind == ControlFlowRegionKind.Try && IsWrittenHandler(graph, region.EnclosingRegion))
                 {
                     _blockInTry[block.Ordinal] = true;
                     break;
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// A try the author wrote: one with catch clauses, or a finally with code of its own. The compiler's own
+    /// try/finally (foreach, using, lock) does not make every call in its body an exception path.
+    /// </summary>
+    private static bool IsWrittenHandler(ControlFlowGraph graph, ControlFlowRegion? tryAndHandlers)
+    {
+        if (tryAndHandlers is null)
+        {
+            return false;
+        }
+
+        if (tryAndHandlers.Kind == ControlFlowRegionKind.TryAndCatch)
+        {
+            return true;
+        }
+
+        if (tryAndHandlers.Kind != ControlFlowRegionKind.TryAndFinally || tryAndHandlers.NestedRegions.Length < 2)
+        {
+            return false;
+        }
+
+        var handler = tryAndHandlers.NestedRegions[1];
+        for (var ordinal = handler.FirstBlockOrdinal; ordinal <= handler.LastBlockOrdinal && ordinal < graph.Blocks.Length; ordinal++)
+        {
+            var block = graph.Blocks[ordinal];
+            foreach (var operation in block.Operations)
+            {
+                if (!operation.IsImplicit)
+                {
+                    return true;
+                }
+            }
+
+            if (block.BranchValue is { IsImplicit: false })
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private sealed class Site
@@ -242,13 +285,13 @@ internal sealed class OwnershipDataflow
                 var taken = state.Clone();
                 if (Refine(taken, branchValue, jumpWhen))
                 {
-                    Annotate(taken, line, jumpWhen);
+                    Annotate(taken, line, SenseAsWritten(branchValue, jumpWhen));
                     FollowBranch(taken, conditional, context);
                 }
 
                 if (fallThrough is not null && Refine(state, branchValue, !jumpWhen))
                 {
-                    Annotate(state, line, !jumpWhen);
+                    Annotate(state, line, SenseAsWritten(branchValue, !jumpWhen));
                     FollowBranch(state, fallThrough, context);
                 }
 
@@ -338,6 +381,25 @@ internal sealed class OwnershipDataflow
         operation = Strip(operation);
         return operation is IDefaultValueOperation
             || (operation is ILiteralOperation literal && literal.ConstantValue.HasValue && literal.ConstantValue.Value is null);
+    }
+
+    /// <summary>
+    /// The graph drops a leading <c>!</c> and flips the jump instead; a message speaks of the condition as written.
+    /// </summary>
+    private static bool SenseAsWritten(IOperation branchValue, bool sense)
+    {
+        var node = branchValue.Syntax;
+        while (node.Parent is PrefixUnaryExpressionSyntax { RawKind: (int)SyntaxKind.LogicalNotExpression } or ParenthesizedExpressionSyntax)
+        {
+            if (node.Parent is PrefixUnaryExpressionSyntax)
+            {
+                sense = !sense;
+            }
+
+            node = node.Parent;
+        }
+
+        return sense;
     }
 
     private void Annotate(OwnershipState state, int line, bool sense)
@@ -999,7 +1061,7 @@ internal sealed class OwnershipDataflow
 
         var receiverType = instance?.Type
             ?? (method.IsExtensionMethod && arguments.Length > 0 ? arguments[0].Value.Type : null);
-        var storesInReceiver = _types.IsContainerType(receiverType);
+        bool? storesInReceiver = null;
         var isReturn = _trackArrays && _types.IsReturn(method);
 
         List<(IArgumentOperation Argument, ResourceSet Value)>? consumed = null;
@@ -1016,6 +1078,20 @@ internal sealed class OwnershipDataflow
             }
 
             var owned = _types.IsOwnedParameter(parameter) || (isReturn && parameter?.Ordinal == 0);
+            if (!owned
+                && argument.ArgumentKind == ArgumentKind.ParamArray
+                && Strip(argument.Value) is IArrayCreationOperation { Initializer: { } elements }
+                && parameter?.OriginalDefinition.Type is IArrayTypeSymbol { ElementType: not ITypeParameterSymbol })
+            {
+                // A params array (a log call's arguments) lives for the call only: its elements are lent, not stored.
+                foreach (var element in elements.ElementValues)
+                {
+                    Eval(element, state, Mode.Use);
+                }
+
+                continue;
+            }
+
             var value = Eval(argument.Value, state, owned ? Mode.Consume : Mode.Use);
             if (value.IsEmpty)
             {
@@ -1028,7 +1104,8 @@ internal sealed class OwnershipDataflow
             }
             else if (parameter is null
                 || parameter.OriginalDefinition.Type is ITypeParameterSymbol
-                || (storesInReceiver && !(method.IsExtensionMethod && parameter.Ordinal == 0)))
+                || IsStoringName(method.Name)
+                || (!(method.IsExtensionMethod && parameter.Ordinal == 0) && (storesInReceiver ??= _types.IsContainerType(receiverType))))
             {
                 (escaped ??= new List<ResourceSet>()).Add(value);
             }
@@ -1072,7 +1149,9 @@ internal sealed class OwnershipDataflow
             }
         }
 
-        var lends = IsLendingName(method.Name) && _types.IsContainerType(receiverType);
+        var lends = (outs is not null || _types.IsPage(method.ReturnType))
+            && IsLendingName(method.Name)
+            && (storesInReceiver ??= _types.IsContainerType(receiverType));
         if (outs is not null)
         {
             var created = ResourceSet.Empty;
@@ -1118,6 +1197,18 @@ internal sealed class OwnershipDataflow
 
         return false;
     }
+
+    /// <summary>Add/Enqueue/Push/Write-style methods keep what they are given, whatever the receiver's type.</summary>
+    private static bool IsStoringName(string name) =>
+        name.StartsWith("Add", StringComparison.Ordinal)
+        || name.StartsWith("TryAdd", StringComparison.Ordinal)
+        || name.StartsWith("Enqueue", StringComparison.Ordinal)
+        || name.StartsWith("TryEnqueue", StringComparison.Ordinal)
+        || name.StartsWith("Push", StringComparison.Ordinal)
+        || name.StartsWith("TryPush", StringComparison.Ordinal)
+        || name.StartsWith("Insert", StringComparison.Ordinal)
+        || name.StartsWith("TryWrite", StringComparison.Ordinal)
+        || name.StartsWith("Post", StringComparison.Ordinal);
 
     private static bool IsLendingName(string name) =>
         name.StartsWith("Peek", StringComparison.Ordinal)

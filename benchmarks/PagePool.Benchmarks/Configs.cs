@@ -14,6 +14,8 @@ internal static class ConfigParts
     {
         config.AddDiagnoser(MemoryDiagnoser.Default);
         config.AddColumn(StatisticColumn.Median);
+        // Min: the least disturbed iteration, the most telling figure on a busy machine (other builds preempt the run).
+        config.AddColumn(StatisticColumn.Min);
         config.WithSummaryStyle(SummaryStyle.Default.WithRatioStyle(RatioStyle.Trend));
         config.WithOrderer(new BenchmarkDotNet.Order.DefaultOrderer(BenchmarkDotNet.Order.SummaryOrderPolicy.Declared));
         config.WithOptions(ConfigOptions.DisableLogFile);

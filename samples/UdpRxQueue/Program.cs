@@ -143,6 +143,7 @@ internal static class Program
             elapsedMs = now;
         }
 
+        receiver.EndMeasuring();
         RxSnapshot end = receiver.Counters.Snapshot();
         double measured = (Environment.TickCount64 - began) / 1000.0;
         int gen0End = GC.CollectionCount(0), gen1End = GC.CollectionCount(1), gen2End = GC.CollectionCount(2);

@@ -49,8 +49,8 @@ internal sealed class UdpReceiver<TBuffers> where TBuffers : struct, IRxBuffers
     private readonly CancellationTokenSource _stop = new();
     private TBuffers _buffers;
     private volatile bool _receiverDone;
-    private volatile int _measuring;           // 0 warm-up, 1 measuring: threads take their allocation baselines
-    private long _receiveAllocStart = -1, _receiveAllocEnd, _processAllocStart = -1, _processAllocEnd;
+    private volatile int _measuring;           // 0 warm-up, 1 measuring, 2 measured: threads read their allocation counters
+    private long _receiveAllocStart = -1, _receiveAllocEnd = -1, _processAllocStart = -1, _processAllocEnd = -1;
     private Exception? _failure;
 
     public UdpReceiver(Socket socket, TBuffers buffers, int ringCapacity, CancellationToken cancel)
@@ -80,6 +80,9 @@ internal sealed class UdpReceiver<TBuffers> where TBuffers : struct, IRxBuffers
 
     /// <summary>Ends the warm-up: from now on each thread's allocations count.</summary>
     public void BeginMeasuring() => _measuring = 1;
+
+    /// <summary>Ends the measured phase: allocations after this (stopping, draining) do not count.</summary>
+    public void EndMeasuring() => _measuring = 2;
 
     /// <summary>Stops receiving, lets the processing thread drain the ring, and waits for both threads.</summary>
     public void Stop()
@@ -114,7 +117,7 @@ internal sealed class UdpReceiver<TBuffers> where TBuffers : struct, IRxBuffers
         }
         finally
         {
-            _receiveAllocEnd = GC.GetAllocatedBytesForCurrentThread();
+            TakeAllocationMarks(ref _receiveAllocStart, ref _receiveAllocEnd, final: true);
             _receiverDone = true;
         }
     }
@@ -137,7 +140,7 @@ internal sealed class UdpReceiver<TBuffers> where TBuffers : struct, IRxBuffers
             }
             while (!cancel.IsCancellationRequested)
             {
-                TakeAllocationBaseline(ref _receiveAllocStart);
+                TakeAllocationMarks(ref _receiveAllocStart, ref _receiveAllocEnd);
 
                 // Post a buffer in every free slot: pinned pages need no pinning here, just their address.
                 while (postedCount < Batch && _buffers.TryTake(out posted[postedCount]))
@@ -213,7 +216,7 @@ internal sealed class UdpReceiver<TBuffers> where TBuffers : struct, IRxBuffers
         {
             while (!cancel.IsCancellationRequested)
             {
-                TakeAllocationBaseline(ref _receiveAllocStart);
+                TakeAllocationMarks(ref _receiveAllocStart, ref _receiveAllocEnd);
                 if (!holding)
                 {
                     if (!_buffers.TryTake(out buffer))
@@ -271,7 +274,7 @@ internal sealed class UdpReceiver<TBuffers> where TBuffers : struct, IRxBuffers
         {
             while (true)
             {
-                TakeAllocationBaseline(ref _processAllocStart);
+                TakeAllocationMarks(ref _processAllocStart, ref _processAllocEnd);
                 if (_ring.TryDequeue(out RxBuffer buffer))
                 {
                     if (!buffer.Truncated && Datagram.IsValid(buffer.Data))
@@ -305,15 +308,26 @@ internal sealed class UdpReceiver<TBuffers> where TBuffers : struct, IRxBuffers
         }
         finally
         {
-            _processAllocEnd = GC.GetAllocatedBytesForCurrentThread();
+            TakeAllocationMarks(ref _processAllocStart, ref _processAllocEnd, final: true);
         }
     }
 
-    private void TakeAllocationBaseline(ref long baseline)
+    // Each thread reads its own allocation counter when it sees the phase change (GetAllocatedBytesForCurrentThread
+    // only reads the calling thread's), or when it exits before seeing it.
+    private void TakeAllocationMarks(ref long start, ref long end, bool final = false)
     {
-        if (baseline < 0 && _measuring == 1)
+        int phase = _measuring;
+        if (phase == 0 || end >= 0)
         {
-            baseline = GC.GetAllocatedBytesForCurrentThread();
+            return;
+        }
+        if (start < 0)
+        {
+            start = GC.GetAllocatedBytesForCurrentThread();
+        }
+        if (phase == 2 || final)
+        {
+            end = GC.GetAllocatedBytesForCurrentThread();
         }
     }
 }

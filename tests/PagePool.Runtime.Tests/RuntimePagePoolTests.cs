@@ -176,6 +176,24 @@ public sealed class RuntimePagePoolTests
     }
 
     [Fact]
+    public void RecyclePages_on_the_owner_thread_skips_bad_pages_and_spills_a_full_cache_to_the_ring()
+    {
+        RuntimePagePool pool = Create(poolSize: 16, configure: o => { o.CacheSize = 4; o.RefillBatch = 2; });
+        Page[] pages = new Page[8];
+        pool.AllocPages(pages);
+        pool.RecyclePageDirect(pages[5]);
+
+        var ex = Assert.Throws<PagePoolException>(() => pool.RecyclePages(pages));
+        Assert.Equal(pages[5].Id, ex.PageId);
+        PagePoolStats stats = pool.GetPageStats();
+        Assert.Equal(0, stats.PagesInUse);
+        Assert.Equal(4, stats.RecycleCached);     // the direct recycle of page 5, then 3 of the batch fill the cache
+        Assert.Equal(4, stats.RecycleCacheFull);  // the other 4 spill to the ring
+        Assert.Equal(4, stats.RecycleRing);
+        AssertHandsOutExactlyPoolSizeDistinctPages(pool, 16);
+    }
+
+    [Fact]
     public void Recycling_from_another_thread_goes_through_the_ring_and_refills_the_cache()
     {
         RuntimePagePool pool = Create(poolSize: 128, configure: o => { o.CacheSize = 16; o.RefillBatch = 8; });

@@ -32,6 +32,19 @@ internal static class AttributeVerifier
         return test.RunAsync();
     }
 
+    /// <summary>Sources with explicit paths, for cases that depend on where a file lives.</summary>
+    public static Task VerifyFilesAsync((string Path, string Source)[] files, params DiagnosticResult[] expected)
+    {
+        var test = CreateTest();
+        foreach (var (path, source) in files)
+        {
+            test.TestState.Sources.Add((path, Usings + source));
+        }
+
+        test.ExpectedDiagnostics.AddRange(expected);
+        return test.RunAsync();
+    }
+
     /// <summary>Adds a source file as the generator would name it, for generated-member and partial-hook cases.</summary>
     public static Task VerifyWithGeneratedAsync(string source, string generated, params DiagnosticResult[] expected)
     {

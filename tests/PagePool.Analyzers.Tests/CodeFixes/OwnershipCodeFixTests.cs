@@ -458,3 +458,85 @@ public sealed class OwnershipCodeFixNotOfferedTests
         return test.RunAsync();
     }
 }
+
+public sealed class OwnershipCodeFixPartialLeakTests
+{
+    [Fact]
+    public async Task PP1001_moves_the_blocks_own_recycle_into_the_finally_and_offers_nothing_else()
+    {
+        // The page goes back on the normal path but leaks on the early return: recycling at the end again would
+        // recycle it twice, so the only fix is the finally, which replaces the existing recycle statement.
+        var test = OwnershipFixVerifier<RecycleLeakedPageCodeFixProvider>.CreateTest(
+            """
+            using PagePool;
+
+            static class Driver
+            {
+                public static void Receive(RuntimePagePool pool)
+                {
+                    var page = {|PP1001:pool.AllocPage()|};
+                    if (page.Length > 10)
+                    {
+                        return;
+                    }
+
+                    page.Span[0] = 1;
+                    pool.RecyclePage(page);
+                }
+            }
+            """,
+            """
+            using PagePool;
+
+            static class Driver
+            {
+                public static void Receive(RuntimePagePool pool)
+                {
+                    var page = pool.AllocPage();
+                    try
+                    {
+                        if (page.Length > 10)
+                        {
+                            return;
+                        }
+
+                        page.Span[0] = 1;
+                    }
+                    finally
+                    {
+                        pool.RecyclePage(page);
+                    }
+                }
+            }
+            """);
+        test.CodeActionEquivalenceKey = "PP1001.RecycleInFinally";
+        test.CodeActionIndex = 0; // the only action offered
+        await test.RunAsync();
+    }
+
+    [Fact]
+    public Task PP1001_offers_nothing_when_the_page_is_handed_on_inside_a_branch()
+    {
+        // Recycled only when 'keep' is false: a finally would recycle it twice, a recycle at the end too.
+        const string source = """
+            using PagePool;
+
+            static class Driver
+            {
+                public static void Receive(RuntimePagePool pool, bool keep)
+                {
+                    var page = {|#0:pool.AllocPage()|};
+                    if (!keep)
+                    {
+                        pool.RecyclePage(page);
+                    }
+                }
+            }
+            """;
+        var test = OwnershipFixVerifier<RecycleLeakedPageCodeFixProvider>.CreateTest(source, source);
+        test.FixedState.MarkupHandling = MarkupMode.Allow;
+        test.TestState.ExpectedDiagnostics.Add(new DiagnosticResult("PP1001", DiagnosticSeverity.Warning).WithLocation(0));
+        test.FixedState.ExpectedDiagnostics.Add(new DiagnosticResult("PP1001", DiagnosticSeverity.Warning).WithLocation(0));
+        return test.RunAsync();
+    }
+}

@@ -17,7 +17,8 @@ namespace PagePool.Analyzers.Tests.CodeFixes;
 /// A test-only stand-in for the ownership analyzer (PagePool.Analyzers/Ownership, written on another branch), so
 /// the PP1001/PP1003/PP1004 fixes can be tested on this one. It is deliberately crude — syntax only, no flow
 /// analysis — but it reports each id where the real analyzer does, which is all the fixes depend on:
-/// PP1001 on the allocation invocation (<c>pool.AllocPage()</c>) of a local declaration; PP1003 on the page
+/// PP1001 on the allocation invocation (<c>pool.AllocPage()</c>) of a local declaration, when no recycle is
+/// certain to follow (see IsCertain); PP1003 on the page
 /// argument of the second recycle (the real analyzer's location; the fix also accepts the whole invocation,
 /// see <see cref="OwnershipStandInInvocationLocationAnalyzer"/>); PP1004 on the <c>RecyclePageDirect</c>
 /// invocation inside a callback handed to a thread-pool or task API.
@@ -59,7 +60,8 @@ internal class OwnershipStandInAnalyzer : DiagnosticAnalyzer
         {
             if (declarator.Initializer?.Value is InvocationExpressionSyntax allocation &&
                 NameOf(allocation) == "AllocPage" &&
-                !recycles.Any(r => ArgumentName(r) == declarator.Identifier.ValueText))
+                declarator.FirstAncestorOrSelf<StatementSyntax>() is { Parent: BlockSyntax block } declaration &&
+                !recycles.Any(r => ArgumentName(r) == declarator.Identifier.ValueText && IsCertain(r, declaration, block)))
             {
                 context.ReportDiagnostic(Diagnostic.Create(PageMayLeak, allocation.GetLocation(), declarator.Identifier.ValueText));
             }
@@ -88,6 +90,30 @@ internal class OwnershipStandInAnalyzer : DiagnosticAnalyzer
                 context.ReportDiagnostic(Diagnostic.Create(DirectOffOwner, recycle.GetLocation()));
             }
         }
+    }
+
+    // A crude stand-in for "on every path": the recycle is a statement of the declaration's block (or of a
+    // finally directly in it, or runs in a callback that captured the page), and no return leaves before it.
+    private static bool IsCertain(InvocationExpressionSyntax recycle, StatementSyntax declaration, BlockSyntax block)
+    {
+        if (recycle.FirstAncestorOrSelf<AnonymousFunctionExpressionSyntax>() is null)
+        {
+            var statement = recycle.FirstAncestorOrSelf<StatementSyntax>();
+            if (statement?.Parent is BlockSyntax { Parent: FinallyClauseSyntax { Parent: TryStatementSyntax tryStatement } } &&
+                tryStatement.Parent == block)
+            {
+                return true; // a finally runs whichever way the try is left
+            }
+
+            if (statement?.Parent != block)
+            {
+                return false;
+            }
+        }
+
+        return !block.DescendantNodes().OfType<ReturnStatementSyntax>().Any(r =>
+            r.SpanStart > declaration.Span.End && r.SpanStart < recycle.SpanStart && !r.Span.Contains(recycle.Span) &&
+            r.FirstAncestorOrSelf<AnonymousFunctionExpressionSyntax>() is null);
     }
 
     private static bool IsRecycle(InvocationExpressionSyntax invocation) => NameOf(invocation) is "RecyclePage" or "RecyclePageDirect";

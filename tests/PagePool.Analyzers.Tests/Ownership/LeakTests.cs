@@ -83,6 +83,16 @@ public sealed class LeakTests
         { "RuntimePagePool", """
             void M(RuntimePagePool runtime) { var p = {|PP1001:runtime.AllocPage()|}; Sink.Borrow(p); }
             """ },
+        { "foreach inside a try/catch that swallows", """
+            void M(List<int> xs) { try { foreach (var x in xs) { var p = {|PP1001:pool.AllocPage()|}; Sink.Work(); pool.RecyclePage(p); } } catch (Exception) { } }
+            """ },
+        { "logged through a params array, never recycled", """
+            void M() { var p = {|PP1001:pool.AllocPage()|}; Console.WriteLine("{0} {1}", p, p.Length); }
+            """ },
+        { "handed to a constructor parameter that is not [Owned]", """
+            sealed class Packet { public Packet(Page page) { } }
+            void M() { var p = {|PP1001:pool.AllocPage()|}; _ = new Packet(p); }
+            """ },
         { "owned method result from a queue", """
             void M() { var p = {|PP1001:_queue.Dequeue()|}; Sink.Borrow(p); }
             """ },
@@ -181,6 +191,36 @@ public sealed class LeakTests
             """ },
         { "return inside try with finally recycling", """
             int M() { var p = pool.AllocPage(); try { if (Sink.Cond()) return 1; Sink.Work(); return p.Length; } finally { pool.RecyclePage(p); } }
+            """ },
+        { "foreach over a list: the compiler's try/finally makes no exception path", """
+            void M(List<int> xs) { foreach (var x in xs) { var p = pool.AllocPage(); Sink.Work(); pool.RecyclePage(p); } }
+            """ },
+        { "using and lock bodies", """
+            void M(IDisposable d) { using (d) { var p = pool.AllocPage(); Sink.Work(); pool.RecyclePage(p); } lock (_list) { var q = pool.AllocPage(); Sink.Work(); pool.RecyclePage(q); } }
+            """ },
+        { "stored through an object initializer and a tuple", """
+            sealed class Packet { public Page Page; }
+            (Page, int) M() { var p = pool.AllocPage(); _ = new Packet { Page = p }; var q = pool.AllocPage(); return (q, 1); }
+            """ },
+        { "iterator yields the pages", """
+            IEnumerable<Page> M(int n) { for (int i = 0; i < n; i++) yield return pool.AllocPage(); }
+            """ },
+        { "ref parameter filled for the caller", """
+            void Fill(ref Page slot) { slot = pool.AllocPage(); }
+            """ },
+        { "[Owned] local function", """
+            void M() { var p = pool.AllocPage(); Give(p); void Give([Owned] Page q) => pool.RecyclePage(q); }
+            """ },
+        { "awaited page from an async source is recycled", """
+            async Task<Page> GetAsync() { await Task.Yield(); return pool.AllocPage(); }
+            async Task M() { var p = await GetAsync(); pool.RecyclePage(p); }
+            """ },
+        { "TryAllocPage result kept across a lock", """
+            Page M() { Page page; bool got; lock (_list) { got = pool.TryAllocPage(out page); } if (!got) { return default; } return page; }
+            """ },
+        { "stored through a queue-like method on a plain class", """
+            sealed class Ring { public bool TryEnqueue(Page page) => true; public void Push(Page page) { } }
+            void M(Ring ring) { var p = pool.AllocPage(); while (!ring.TryEnqueue(p)) { Thread.Yield(); } ring.Push(pool.AllocPage()); }
             """ },
         { "a method that never touches a page", """
             int M(int a) { return a + 1; }

@@ -39,6 +39,40 @@ public sealed class MessageTests
         """, "Page 'p' is not recycled when the condition at line 14 is true");
 
     [Fact]
+    public Task NegatedCondition() => Expect("PP1001", """
+        void M(bool done)
+        {
+            var p = {|#0:pool.AllocPage()|};
+            if (!done)
+            {
+                return;
+            }
+
+            pool.RecyclePage(p);
+        }
+        """, "Page 'p' is not recycled when the condition at line 14 is true");
+
+    [Fact]
+    public Task LoopExit()
+    {
+        var test = CreateTest(InClass("""
+            void M(int n)
+            {
+                var p = {|#0:pool.AllocPage()|};
+                for (int i = 0; i < n; i++)
+                {
+                    pool.RecyclePageDirect(p);
+                    p = {|#1:pool.AllocPage()|};
+                }
+            }
+            """));
+        const string message = "Page 'p' is not recycled when the condition at line 14 is false";
+        test.ExpectedDiagnostics.Add(new DiagnosticResult("PP1001", DiagnosticSeverity.Warning).WithLocation(0).WithArguments(message));
+        test.ExpectedDiagnostics.Add(new DiagnosticResult("PP1001", DiagnosticSeverity.Warning).WithLocation(1).WithArguments(message));
+        return test.RunAsync();
+    }
+
+    [Fact]
     public Task ExceptionLeavesTheMethod() => Expect("PP1001", """
         void M()
         {

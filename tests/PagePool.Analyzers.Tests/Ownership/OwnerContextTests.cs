@@ -51,6 +51,12 @@ public sealed class OwnerContextTests
         { "in a loop after the previous iteration awaited", """
             async Task M(int n) { for (int i = 0; i < n; i++) { var p = pool.AllocPage(); {|PP1004:pool.RecyclePageDirect(p)|}; await Task.Yield(); } }
             """ },
+        { "after await foreach", """
+            async Task M(IAsyncEnumerable<int> xs) { var p = pool.AllocPage(); await foreach (var x in xs) { Sink.Work(); } {|PP1004:pool.RecyclePageDirect(p)|}; }
+            """ },
+        { "after await using", """
+            async Task M(IAsyncDisposable d) { var p = pool.AllocPage(); await using (d) { Sink.Work(); } {|PP1004:pool.RecyclePageDirect(p)|}; }
+            """ },
         { "async lambda after its await", """
             void M() { Func<Task> f = async () => { var p = pool.AllocPage(); await Task.Yield(); {|PP1004:pool.RecyclePageDirect(p)|}; }; _ = f; }
             """ },
