@@ -160,7 +160,7 @@ namespace PagePool.Generators
                 string Pop(string onHit, bool enter) => $$"""
                     int n = __pp_cacheCount - 1;
                     {{(enter ? "__pp_owner.Enter();" : SourceWriter.Hole(string.Empty))}}
-                    if ((uint)n < (uint)CacheSize)
+                    if ((uint)n < (uint)__pp_CacheSize)
                     {
                         int id = {{Unsafe}}.Add(ref {{Unsafe}}.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n);
                         ref {{SlotT}} slot = ref {{Unsafe}}.Add(ref {{MemoryMarshal}}.GetArrayDataReference(__pp_slots!), (nuint)(uint)id);
@@ -175,6 +175,16 @@ namespace PagePool.Generators
                     }
                     """;
 
+                // The four extra constants are conveniences beyond DESIGN.md section 3: one the class already declares is
+                // left out rather than making the whole pool a PP0006 error (the generated code uses __pp_ copies).
+                string Optional(ExtraConstants which, string name, int value, string summary) =>
+                    (pool.ExtraConstants & which) == 0 ? string.Empty : $$"""
+                        /// <summary>{{summary}}</summary>
+                        {{gen}}
+                        public const int {{name}} = {{Int(value)}};
+
+                        """;
+
                 // ---------------------------------------------------------------- constants
                 w.WriteLine($$"""
                     // Constants: every argument of [PagePool] folded in, so the JIT sees the sizes and the cache bound as immediates.
@@ -187,21 +197,15 @@ namespace PagePool.Generators
                     {{gen}}
                     public const int PoolSize = {{Int(o.PoolSize)}};
 
-                    /// <summary>Bytes reserved at the start of each page before the data a device writes (<c>Headroom</c>).</summary>
-                    {{gen}}
-                    public const int Headroom = {{Int(o.Headroom)}};
-
-                    /// <summary>The most bytes a device writes after <see cref="Headroom"/> (<c>MaxLength</c>; 0 in the attribute means the rest of the page).</summary>
-                    {{gen}}
-                    public const int MaxLength = {{Int(o.MaxLength)}};
-
-                    /// <summary>Entries in the owner's lock-free page cache (the kernel's alloc cache).</summary>
-                    {{gen}}
-                    public const int CacheSize = {{Int(o.CacheSize)}};
-
-                    /// <summary>Pages moved from the cross-thread return ring into the owner's cache at once (the kernel's refill batch).</summary>
-                    {{gen}}
-                    public const int RefillBatch = {{Int(o.RefillBatch)}};
+                    {{SourceWriter.Hole(Optional(ExtraConstants.Headroom, "Headroom", o.Headroom, "Bytes reserved at the start of each page before the data a device writes (<c>Headroom</c>)."))}}
+                    {{SourceWriter.Hole(Optional(ExtraConstants.MaxLength, "MaxLength", o.MaxLength, "The most bytes a device writes after the headroom (<c>MaxLength</c>; 0 in the attribute means the rest of the page)."))}}
+                    {{SourceWriter.Hole(Optional(ExtraConstants.CacheSize, "CacheSize", o.CacheSize, "Entries in the owner's lock-free page cache (the kernel's alloc cache)."))}}
+                    {{SourceWriter.Hole(Optional(ExtraConstants.RefillBatch, "RefillBatch", o.RefillBatch, "Pages moved from the cross-thread return ring into the owner's cache at once (the kernel's refill batch)."))}}
+                    // The same values for the generated code itself, whatever the class declares under the public names.
+                    private const int __pp_Headroom = {{Int(o.Headroom)}};
+                    private const int __pp_MaxLength = {{Int(o.MaxLength)}};
+                    private const int __pp_CacheSize = {{Int(o.CacheSize)}};
+                    private const int __pp_RefillBatch = {{Int(o.RefillBatch)}};
 
                     #if DEBUG
                     private const bool __pp_Poison = true;
@@ -211,7 +215,7 @@ namespace PagePool.Generators
 
                     // The engine (slots, the ptr_ring-style return ring, memory, counters): a sealed type called non-virtually.
                     private readonly {{CoreT}} __pp_core = new {{CoreT}}(
-                        {{Literal(pool.PoolName)}}, PageSize, PoolSize, {{memory}}, Headroom, MaxLength,
+                        {{Literal(pool.PoolName)}}, PageSize, PoolSize, {{memory}}, __pp_Headroom, __pp_MaxLength,
                         clearOnRecycle: {{(o.ClearOnRecycle ? "true" : "false")}}, leakTracking: {{leakKind}}, poison: __pp_Poison);
 
                     // The engine's slot array, read on the first slow path: no page exists (so no fast path can run) before it.
@@ -401,7 +405,7 @@ namespace PagePool.Generators
                             }
                             // refill: one batch from the ptr_ring into the empty cache. Throws once the pool is destroyed
                             // (then the count is -1 and stays so).
-                            n = __pp_core.Refill(cache.Slice(0, RefillBatch));
+                            n = __pp_core.Refill(cache.Slice(0, __pp_RefillBatch));
                             refilled = true;
                         }
                         __pp_cacheCount = 0;
@@ -660,7 +664,7 @@ namespace PagePool.Generators
                         slot.State = {{State}}.Idle;
                         {{SourceWriter.Hole(DebugOr(recycledAlways, "__pp_core.OnRecycled(id);"))}}
                         int n = __pp_cacheCount;
-                        if ((uint)n < (uint)CacheSize)
+                        if ((uint)n < (uint)__pp_CacheSize)
                         {
                             {{Unsafe}}.Add(ref {{Unsafe}}.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n) = id;
                             __pp_cacheCount = n + 1;

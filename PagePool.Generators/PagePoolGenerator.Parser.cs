@@ -22,8 +22,6 @@ namespace PagePool.Generators
             internal const string OnPageCreated = PagePoolGeneratedMembers.OnPageCreated;
             internal const string OnPageReleased = PagePoolGeneratedMembers.OnPageReleased;
 
-            private const string PageTypeName = "PagePool.Page";
-
             public static bool IsCandidate(SyntaxNode node) => node is ClassDeclarationSyntax or RecordDeclarationSyntax;
 
             public static PagePoolModel? Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
@@ -82,6 +80,15 @@ namespace PagePool.Generators
                 {
                     return null;
                 }
+                ExtraConstants extras = ExtraConstants.All;
+                for (int i = 0; i < PagePoolGeneratedMembers.Optional.Length; i++)
+                {
+                    string name = PagePoolGeneratedMembers.Optional[i];
+                    if (type.Name == name || !type.GetMembers(name).IsEmpty)
+                    {
+                        extras &= ~(ExtraConstants)(1 << i);
+                    }
+                }
 
                 string ns = type.ContainingNamespace is { IsGlobalNamespace: false } containingNamespace
                     ? EscapeQualifiedName(containingNamespace.ToDisplayString())
@@ -93,7 +100,8 @@ namespace PagePool.Generators
                     PoolName(type),
                     HintName(type),
                     containing.Value,
-                    options);
+                    options,
+                    extras);
             }
 
             private static bool HasErrors(AttributeData attribute, SemanticModel semanticModel, CancellationToken cancellationToken)
@@ -313,42 +321,24 @@ namespace PagePool.Generators
                 PagePoolGeneratedMembers.IsGeneratedName(name, options.Fragments, options.LeakTracking != PoolLeakTracking.Off);
 
             /// <summary>
-            /// The user may implement the hooks: <c>partial void OnPageCreated(Page page) { ... }</c> with a body. A
-            /// defining declaration, a non-partial method or anything else with the name would clash with ours.
+            /// The user implements the hooks as <c>partial void OnPageCreated(Page page) { ... }</c>. Any partial method
+            /// with a hook's name is taken as that (as the analyzer does): a wrong signature, accessibility or a second
+            /// defining declaration is then a precise compiler error on the user's line, not a silently missing pool.
             /// </summary>
             private static bool IsHookImplementation(ISymbol member)
             {
-                if (member is not IMethodSymbol method || !method.ReturnsVoid || method.IsStatic ||
-                    method.Parameters.Length != 1 || method.TypeParameters.Length != 0 ||
-                    method.Parameters[0].RefKind != RefKind.None ||
-                    method.Parameters[0].Type.ToDisplayString() != PageTypeName)
+                if (member is not IMethodSymbol method || method.DeclaringSyntaxReferences.Length == 0)
                 {
                     return false;
                 }
-                if (method.DeclaringSyntaxReferences.Length != 1)
+                foreach (SyntaxReference reference in method.DeclaringSyntaxReferences)
                 {
-                    return false;
-                }
-                return method.DeclaringSyntaxReferences[0].GetSyntax() is MethodDeclarationSyntax syntax &&
-                       HasModifier(syntax, SyntaxKind.PartialKeyword) &&
-                       (syntax.Body is not null || syntax.ExpressionBody is not null) &&
-                       !HasAccessibilityModifier(syntax);
-            }
-
-            private static bool HasAccessibilityModifier(MemberDeclarationSyntax syntax)
-            {
-                foreach (SyntaxToken modifier in syntax.Modifiers)
-                {
-                    switch (modifier.Kind())
+                    if (reference.GetSyntax() is not MethodDeclarationSyntax syntax || !HasModifier(syntax, SyntaxKind.PartialKeyword))
                     {
-                        case SyntaxKind.PublicKeyword:
-                        case SyntaxKind.PrivateKeyword:
-                        case SyntaxKind.ProtectedKeyword:
-                        case SyntaxKind.InternalKeyword:
-                            return true;
+                        return false;
                     }
                 }
-                return false;
+                return true;
             }
 
             private static bool HasModifier(MemberDeclarationSyntax syntax, SyntaxKind kind)

@@ -16,6 +16,18 @@ namespace PagePool.Generators.Model
         All = 2,
     }
 
+    /// <summary>The public constants beyond DESIGN.md section 3, each emitted unless the class declares that name.</summary>
+    [System.Flags]
+    internal enum ExtraConstants
+    {
+        None = 0,
+        Headroom = 1,
+        MaxLength = 2,
+        CacheSize = 4,
+        RefillBatch = 8,
+        All = Headroom | MaxLength | CacheSize | RefillBatch,
+    }
+
     /// <summary>A type that contains the pool class, re-declared partial around the generated members.</summary>
     /// <param name="Name">The name as it must be written in C# (keywords escaped with <c>@</c>).</param>
     /// <param name="Keyword">The declaration keyword(s): <c>class</c>, <c>struct</c>, <c>record</c>, <c>record struct</c>, <c>interface</c>.</param>
@@ -43,6 +55,7 @@ namespace PagePool.Generators.Model
     /// <param name="HintName">Base of the generated file's name, unique per type, before de-duplication.</param>
     /// <param name="ContainingTypes">Outermost first.</param>
     /// <param name="Options">The attribute's validated arguments.</param>
+    /// <param name="ExtraConstants">Which of the optional public constants to emit.</param>
     internal sealed record PagePoolModel(
         string Namespace,
         string TypeName,
@@ -50,5 +63,6 @@ namespace PagePool.Generators.Model
         string PoolName,
         string HintName,
         EquatableArray<ContainingTypeModel> ContainingTypes,
-        PoolOptionsModel Options);
+        PoolOptionsModel Options,
+        ExtraConstants ExtraConstants);
 }

@@ -8,7 +8,7 @@ namespace PagePool.Shared
         /// <summary>Every private member and nested type the generator adds starts with this.</summary>
         public const string PrivatePrefix = "__pp_";
 
-        /// <summary>The hooks: the user may implement them (<c>partial void OnPageCreated(Page page) { ... }</c>), nothing else.</summary>
+        /// <summary>The hooks: any <c>partial</c> method of these names is the user's implementation; anything else clashes.</summary>
         public const string OnPageCreated = "OnPageCreated";
 
         /// <inheritdoc cref="OnPageCreated"/>
@@ -23,10 +23,15 @@ namespace PagePool.Shared
         /// <summary>Public members added to every pool class.</summary>
         public static readonly string[] Always =
         {
-            "PageSize", "PoolSize", "Headroom", "MaxLength", "CacheSize", "RefillBatch",
+            "PageSize", "PoolSize",
             "AllocPage", "TryAllocPage", "AllocPages", "RecyclePage", "RecyclePageDirect", "RecyclePages",
             "PagesInUse", "GetPageStats", "DestroyPagePool", "AsMemoryPool",
         };
+
+        /// <summary>
+        /// Constants the generator adds only when the class does not declare the name already (no conflict, no PP0006).
+        /// </summary>
+        public static readonly string[] Optional = { "Headroom", "MaxLength", "CacheSize", "RefillBatch" };
 
         /// <summary>
         /// True when a member (or nested type) named <paramref name="name"/> would clash with a generated one. The hooks

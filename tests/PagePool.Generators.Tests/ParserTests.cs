@@ -34,12 +34,9 @@ public sealed class ParserTests
     [InlineData("[PagePool(4096, 64, LeakTracking = (PageLeakTracking)(-1))] internal partial class BadTracking { }")]
     [InlineData("[PagePool(4096, 64)] internal partial class HasAllocPage { public Page AllocPage() => default; }")]
     [InlineData("[PagePool(4096, 64)] internal partial class HasPageSize { public const int PageSize = 1; }")]
-    [InlineData("[PagePool(4096, 64)] internal partial class HasCacheSize { private int CacheSize; }")]
     [InlineData("[PagePool(4096, 64)] internal partial class HasPrefix { private int __pp_core; }")]
     [InlineData("[PagePool(4096, 64)] internal partial class HasNested { private class RecyclePages { } }")]
     [InlineData("[PagePool(4096, 64)] internal partial class HasHookNotPartial { private void OnPageCreated(Page page) { } }")]
-    [InlineData("[PagePool(4096, 64)] internal partial class HasHookDefinition { partial void OnPageReleased(Page page); }")]
-    [InlineData("[PagePool(4096, 64)] internal partial class HasHookOtherSignature { partial void OnPageCreated(int id) { } }")]
     [InlineData("[PagePool(4096, 64, Fragments = true)] internal partial class HasFragment { public Page AllocFragment(int size) => default; }")]
     [InlineData("[PagePool(4096, 64, LeakTracking = PageLeakTracking.All)] internal partial class HasLeaks { public void GetPageLeaks() { } }")]
     [InlineData("[PagePool(4096, 64)] internal partial class PageSize { }")]
@@ -64,6 +61,9 @@ public sealed class ParserTests
     [InlineData("internal partial interface IHost { [PagePool(4096, 64)] internal partial class InInterface { } }")]
     [InlineData("internal ref partial struct RefHost { [PagePool(4096, 64)] internal partial class InRefStruct { } }")]
     [InlineData("[PagePool(4096, 64)] internal partial class @class { }")]
+    [InlineData("[PagePool(4096, 64, CacheSize = 32, RefillBatch = 16)] internal partial class HasCacheSize { private readonly int CacheSize = 7; public int Cache => CacheSize; }")]
+    [InlineData("[PagePool(4096, 64, Headroom = 128)] internal partial class HasExtras { public string Headroom => \"h\"; public void MaxLength() { } private class RefillBatch { } }")]
+    [InlineData("[PagePool(4096, 64)] internal partial class RefillBatch { }")]
     [InlineData("internal readonly partial struct ReadOnlyHost { [PagePool(4096, 64)] internal partial class InReadOnly { } }")]
     [InlineData("internal readonly ref partial struct ReadOnlyRefHost { [PagePool(4096, 64)] internal partial class InReadOnlyRef { } }")]
     [InlineData("internal abstract partial class AbstractHost { [PagePool(4096, 64)] protected sealed partial class InAbstract { } }")]
@@ -103,6 +103,32 @@ public sealed class ParserTests
         Assert.Contains("public global::PagePool.Page AllocFragment(int size)", all);
         Assert.Contains("RefCount", all);
         Assert.Contains("GetPageLeaks(global::System.TimeSpan minAge)", all);
+    }
+
+    [Theory]
+    [InlineData("partial void OnPageReleased(Page page);", "CS0756")]
+    [InlineData("partial void OnPageCreated(int id) { }", "CS0759")]
+    [InlineData("private partial void OnPageCreated(Page page) { }", "CS8799")]
+    public void A_mismatched_hook_is_left_to_the_compiler_with_a_precise_error(string hook, string error)
+    {
+        string source = "using PagePool;\nnamespace N;\n[PagePool(4096, 64)] internal partial class Hooked { " + hook + " }";
+        var (result, output, _) = GeneratorHarness.Run(false, source);
+        Assert.Single(result.GeneratedSources);
+        Assert.Contains(output.GetDiagnostics(), d => d.Id == error);
+    }
+
+    [Fact]
+    public void Optional_constants_the_class_already_declares_are_left_out()
+    {
+        string text = Run("using PagePool;\n[PagePool(4096, 64, CacheSize = 32, RefillBatch = 8, Headroom = 16)] internal partial class P { private int CacheSize; private int Headroom() => 0; }")
+            .GeneratedSources.Single().SourceText.ToString();
+        Assert.DoesNotContain("public const int CacheSize", text);
+        Assert.DoesNotContain("public const int Headroom", text);
+        Assert.Contains("public const int RefillBatch = 8;", text);
+        Assert.Contains("public const int MaxLength = 4080;", text);
+        Assert.Contains("private const int __pp_CacheSize = 32;", text);
+        Assert.Contains("private const int __pp_Headroom = 16;", text);
+        Assert.Contains("public global::PagePool.Page AllocPage()", text);
     }
 
     private static void AssertOnlyUnderDebug(string text, string call)

@@ -24,7 +24,7 @@ static partial class Driver
             [global::System.CodeDom.Compiler.GeneratedCode("PagePool.Generators", "1.0.0.0")]
             public const int Headroom = 0;
 
-            /// <summary>The most bytes a device writes after <see cref="Headroom"/> (<c>MaxLength</c>; 0 in the attribute means the rest of the page).</summary>
+            /// <summary>The most bytes a device writes after the headroom (<c>MaxLength</c>; 0 in the attribute means the rest of the page).</summary>
             [global::System.CodeDom.Compiler.GeneratedCode("PagePool.Generators", "1.0.0.0")]
             public const int MaxLength = 4096;
 
@@ -36,6 +36,12 @@ static partial class Driver
             [global::System.CodeDom.Compiler.GeneratedCode("PagePool.Generators", "1.0.0.0")]
             public const int RefillBatch = 64;
 
+            // The same values for the generated code itself, whatever the class declares under the public names.
+            private const int __pp_Headroom = 0;
+            private const int __pp_MaxLength = 4096;
+            private const int __pp_CacheSize = 128;
+            private const int __pp_RefillBatch = 64;
+
 #if DEBUG
             private const bool __pp_Poison = true;
 #else
@@ -44,7 +50,7 @@ static partial class Driver
 
             // The engine (slots, the ptr_ring-style return ring, memory, counters): a sealed type called non-virtually.
             private readonly global::PagePool.Internal.PagePoolCore __pp_core = new global::PagePool.Internal.PagePoolCore(
-                "MyApp.Nested.Driver.Nic.RxRing", PageSize, PoolSize, global::PagePool.PageMemoryKind.Pinned, Headroom, MaxLength,
+                "MyApp.Nested.Driver.Nic.RxRing", PageSize, PoolSize, global::PagePool.PageMemoryKind.Pinned, __pp_Headroom, __pp_MaxLength,
                 clearOnRecycle: false, leakTracking: global::PagePool.PageLeakTracking.Off, poison: __pp_Poison);
 
             // The engine's slot array, read on the first slow path: no page exists (so no fast path can run) before it.
@@ -139,7 +145,7 @@ static partial class Driver
             {
                 int n = __pp_cacheCount - 1;
                 __pp_owner.Enter();
-                if ((uint)n < (uint)CacheSize)
+                if ((uint)n < (uint)__pp_CacheSize)
                 {
                     int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n);
                     ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), (nuint)(uint)id);
@@ -163,7 +169,7 @@ static partial class Driver
             {
                 int n = __pp_cacheCount - 1;
                 __pp_owner.Enter();
-                if ((uint)n < (uint)CacheSize)
+                if ((uint)n < (uint)__pp_CacheSize)
                 {
                     int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n);
                     ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), (nuint)(uint)id);
@@ -209,7 +215,7 @@ static partial class Driver
             private int __pp_TryPopCache(out nint address)
             {
                 int n = __pp_cacheCount - 1;
-                if ((uint)n < (uint)CacheSize)
+                if ((uint)n < (uint)__pp_CacheSize)
                 {
                     int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n);
                     ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), (nuint)(uint)id);
@@ -300,7 +306,7 @@ static partial class Driver
                     }
                     // refill: one batch from the ptr_ring into the empty cache. Throws once the pool is destroyed
                     // (then the count is -1 and stays so).
-                    n = __pp_core.Refill(cache.Slice(0, RefillBatch));
+                    n = __pp_core.Refill(cache.Slice(0, __pp_RefillBatch));
                     refilled = true;
                 }
                 __pp_cacheCount = 0;
@@ -430,7 +436,7 @@ static partial class Driver
                 __pp_core.OnRecycled(id);
 #endif
                 int n = __pp_cacheCount;
-                if ((uint)n < (uint)CacheSize)
+                if ((uint)n < (uint)__pp_CacheSize)
                 {
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n) = id;
                     __pp_cacheCount = n + 1;
