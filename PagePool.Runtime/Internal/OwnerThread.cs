@@ -35,14 +35,21 @@ public static class OwnerThread
 /// both lie inside the recorded stack" means exactly "this is the thread that allocated last", with no TLS access.
 /// Where stack bounds are not available it falls back to comparing managed thread ids.
 /// </summary>
-/// <remarks>A field of the pool; <see cref="Enter"/> and <see cref="Capture"/> run in the owner context only.</remarks>
+/// <remarks><para>A field of the pool; <see cref="Enter"/> and <see cref="Capture"/> run in the owner context only.</para>
+/// <para>Laid out on cache lines of its own: the owner writes the latest stack address on every allocation, while
+/// recycling threads read the bounds on every recycle; those must not share a line with each other or with the pool.</para></remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
+[StructLayout(LayoutKind.Explicit, Size = 192)]
 public struct OwnerContext
 {
-    private nint _lastStackAddress;   // a stack address of the latest allocation
+    [FieldOffset(64)]
     private nint _stackLow;           // the recorded owner thread's stack: [low, low + size)
+    [FieldOffset(72)]
     private nuint _stackSize;         // 0: bounds unknown, use _threadId
+    [FieldOffset(80)]
     private int _threadId;
+    [FieldOffset(128)]
+    private nint _lastStackAddress;   // a stack address of the latest allocation, written by every allocation
 
     /// <summary>Owner: every allocation records where its stack is (one store).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
