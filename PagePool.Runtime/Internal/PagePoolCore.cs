@@ -194,13 +194,16 @@ public sealed class PagePoolCore
             }
             else
             {
-                _staleDropped++;
+                DropStale(id);
             }
         }
         return kept;
     }
 
-    /// <summary>Owner: a cache entry whose page was not idle (a stale duplicate) was dropped.</summary>
+    /// <summary>
+    /// Any thread: a stale duplicate of <paramref name="id"/> (left by a racing double recycle) was dropped. Counted
+    /// atomically: the owner drops them in Refill while releases drop them under the lock on other threads.
+    /// </summary>
     public void DropStale(int id) => Interlocked.Increment(ref _staleDropped);
 
     /// <summary>
@@ -381,7 +384,7 @@ public sealed class PagePoolCore
             ref PageSlot slot = ref Slots[id];
             if (slot.State != PageState.Idle)
             {
-                _staleDropped++; // a stale duplicate of a page already released
+                DropStale(id); // a stale duplicate of a page already released
                 return;
             }
             slot.State = PageState.Unborn;
