@@ -25,6 +25,16 @@ namespace PagePool.Generators
             private const string CoreT = "global::PagePool.Internal.PagePoolCore";
             private const string SlotT = "global::PagePool.Internal.PageSlot";
             private const string State = "global::PagePool.Internal.PageState";
+            private const string CountersT = "global::PagePool.Internal.OwnerCounters";
+
+            // Bulk and fragment allocations: a thread that is not the recorded owner records itself (the slow path's job
+            // for single allocations), so a former owner's RecyclePage stops taking the direct path.
+            private const string EnterOwner = """
+                if (!__pp_owner.IsOwnerStack())
+                {
+                    __pp_owner.Capture();
+                }
+                """;
             private const string Owned = "[global::PagePool.Owned] ";
             private const string Inline = "[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]";
             private const string NoInline = "[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]";
@@ -155,20 +165,21 @@ namespace PagePool.Generators
 
                 // The alloc cache pop, the whole allocation fast path, inlined into each alloc method so the JIT needs no
                 // sentinel: when the cache is empty, its top id is stale (a duplicate whose page moved on) or the pool is
-                // destroyed (count -1), control falls through to the caller's slow path.
-                // enter: record the owner here, after the count's load has proved `this` non-null (no separate null check).
-                string Pop(string onHit, bool enter) => $$"""
-                    int n = __pp_cacheCount - 1;
-                    {{(enter ? "__pp_owner.Enter();" : SourceWriter.Hole(string.Empty))}}
-                    if ((uint)n < (uint)__pp_CacheSize)
+                // destroyed (count -1), control falls through to the caller's slow path. The count is the difference of the
+                // cache's two cursors, and the pop's cursor move is the alloc_fast count.
+                // checkOwner: fall into the slow path (which records the owner) when this is not the owner's stack.
+                string Pop(string onHit, bool checkOwner) => $$"""
+                    ref {{CountersT}} counters = ref __pp_core.Owner;
+                    long pops = counters.CachePops;
+                    int n = (int)(counters.CachePushes - pops) - 1;
+                    if ((uint)n < (uint)__pp_CacheSize{{(checkOwner ? " && __pp_owner.IsOwnerStack()" : string.Empty)}})
                     {
                         int id = {{Unsafe}}.Add(ref {{Unsafe}}.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n);
                         ref {{SlotT}} slot = ref {{Unsafe}}.Add(ref {{MemoryMarshal}}.GetArrayDataReference(__pp_slots!), (nuint)(uint)id);
                         if (slot.State == {{State}}.Idle)
                         {
-                            __pp_cacheCount = n;
+                            counters.CachePops = pops + 1;
                             slot.State = {{State}}.InUse;
-                            __pp_core.Owner.AllocFast++;
                             {{SourceWriter.Hole(onAllocated)}}
                             {{SourceWriter.Hole(onHit)}}
                         }
@@ -222,13 +233,12 @@ namespace PagePool.Generators
                     private {{SlotT}}[]? __pp_slots;
 
                     // alloc cache: the owner's stack of idle page ids, no atomics and no locks (the kernel's pp->alloc.cache).
+                    // Its fill level is the engine's CachePushes - CachePops (owner counters), -1 once destroyed so that both
+                    // fast paths fall into their slow paths.
                     private __pp_PageCache __pp_cache;
 
-                    // Entries in __pp_cache; -1 once destroyed, so both fast paths fall into their slow paths.
-                    private int __pp_cacheCount;
-
                     // Who allocated last: RecyclePage on that thread takes the direct path (the kernel's NAPI-context check),
-                    // answered from stack addresses, with no thread-static read on the fast path.
+                    // answered from stack addresses, with no thread-static read and no store on the fast path.
                     private global::PagePool.Internal.OwnerContext __pp_owner;
 
                     private global::System.Buffers.MemoryPool<byte>? __pp_memoryPool;
@@ -281,7 +291,7 @@ namespace PagePool.Generators
                     {{gen}}
                     public int AllocPages(global::System.Span<{{PageT}}> pages)
                     {
-                        __pp_owner.Enter();
+                        {{SourceWriter.Hole(EnterOwner)}}
                         {{SourceWriter.Hole(OwnerCall("__pp_AllocPages(pages)", true))}}
                     }
 
@@ -289,7 +299,7 @@ namespace PagePool.Generators
                     {{Inline}}
                     private {{PageT}} __pp_AllocPage()
                     {
-                        {{SourceWriter.Hole(Pop("return " + CoreT + ".CreateHandle(__pp_core, id, slot.Address, PageSize);", enter: true))}}
+                        {{SourceWriter.Hole(Pop("return " + CoreT + ".CreateHandle(__pp_core, id, slot.Address, PageSize);", checkOwner: true))}}
                         return __pp_AllocPageSlow();
                     }
 
@@ -297,7 +307,7 @@ namespace PagePool.Generators
                     {{Inline}}
                     private bool __pp_TryAllocPage(out {{PageT}} page)
                     {
-                        {{SourceWriter.Hole(Pop("page = " + CoreT + ".CreateHandle(__pp_core, id, slot.Address, PageSize);\nreturn true;", enter: true))}}
+                        {{SourceWriter.Hole(Pop("page = " + CoreT + ".CreateHandle(__pp_core, id, slot.Address, PageSize);\nreturn true;", checkOwner: true))}}
                         return __pp_TryAllocPageSlow(out page);
                     }
 
@@ -327,7 +337,7 @@ namespace PagePool.Generators
                     {{Inline}}
                     private int __pp_TryPopCache(out nint address)
                     {
-                        {{SourceWriter.Hole(Pop("address = slot.Address;\nreturn id;", enter: false))}}
+                        {{SourceWriter.Hole(Pop("address = slot.Address;\nreturn id;", checkOwner: false))}}
                         address = 0;
                         return -1;
                     }
@@ -372,7 +382,8 @@ namespace PagePool.Generators
                         {{SlotT}}[] slots = __pp_core.Slots;
                         __pp_slots = slots;
                         global::System.Span<int> cache = __pp_cache;
-                        int n = __pp_cacheCount;
+                        ref {{CountersT}} counters = ref __pp_core.Owner;
+                        int n = counters.CacheCount;
                         bool refilled = false;
                         while (true)
                         {
@@ -380,18 +391,18 @@ namespace PagePool.Generators
                             while (n > 0)
                             {
                                 int id = cache[--n];
+                                counters.SetCacheCount(n);
                                 ref {{SlotT}} slot = ref slots[id];
                                 if (slot.State == {{State}}.Idle)
                                 {
-                                    __pp_cacheCount = n;
                                     slot.State = {{State}}.InUse;
                                     if (refilled)
                                     {
-                                        __pp_core.Owner.AllocRefill++;
+                                        counters.AllocRefill++;
                                     }
                                     else
                                     {
-                                        __pp_core.Owner.AllocFast++;
+                                        counters.CountAllocFast(1);
                                     }
                                     {{SourceWriter.Hole(onAllocated)}}
                                     return id;
@@ -406,15 +417,15 @@ namespace PagePool.Generators
                             // refill: one batch from the ptr_ring into the empty cache. Throws once the pool is destroyed
                             // (then the count is -1 and stays so).
                             n = __pp_core.Refill(cache.Slice(0, __pp_RefillBatch));
+                            counters.SetCacheCount(n);
                             refilled = true;
                         }
-                        __pp_cacheCount = 0;
-                        __pp_core.Owner.AllocEmpty++;
+                        counters.AllocEmpty++;
                         if (!__pp_core.TryCreatePage(out int created))
                         {
                             return -1;
                         }
-                        __pp_core.Owner.AllocSlow++;
+                        counters.AllocSlow++;
                         OnPageCreated(__pp_core.CreateHandle(created, slots[created].Address, PageSize));
                         {{SourceWriter.Hole(onAllocated.Replace("(id)", "(created)"))}}
                         return created;
@@ -442,7 +453,7 @@ namespace PagePool.Generators
                         {{Inline}}
                         public {{PageT}} AllocFragment(int size)
                         {
-                            __pp_owner.Enter();
+                            {{SourceWriter.Hole(EnterOwner)}}
                             {{SourceWriter.Hole(OwnerCall("__pp_AllocFragment(size)", true))}}
                         }
 
@@ -608,7 +619,7 @@ namespace PagePool.Generators
                     public void RecyclePages(global::System.ReadOnlySpan<{{PageT}}> pages)
                     {
                         int bad;
-                        if (__pp_owner.IsCurrentThread())
+                        if (__pp_owner.IsCurrentThread() || __pp_owner.IsCurrentThreadById())
                         {
                     #if DEBUG
                             __pp_core.EnterOwner();
@@ -663,12 +674,13 @@ namespace PagePool.Generators
                         }
                         slot.State = {{State}}.Idle;
                         {{SourceWriter.Hole(DebugOr(recycledAlways, "__pp_core.OnRecycled(id);"))}}
-                        int n = __pp_cacheCount;
+                        ref {{CountersT}} counters = ref __pp_core.Owner;
+                        long pushes = counters.CachePushes;
+                        int n = (int)(pushes - counters.CachePops);
                         if ((uint)n < (uint)__pp_CacheSize)
                         {
                             {{Unsafe}}.Add(ref {{Unsafe}}.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n) = id;
-                            __pp_cacheCount = n + 1;
-                            __pp_core.Owner.RecycleCached++;
+                            counters.CachePushes = pushes + 1; // the push is the recycle_cached count
                             return true;
                         }
                         __pp_RecycleCacheFull(id);
@@ -715,7 +727,7 @@ namespace PagePool.Generators
                     {{NoInline}}
                     private void __pp_RecycleCacheFull(int id)
                     {
-                        if (__pp_cacheCount >= 0)
+                        if (__pp_core.Owner.CacheCount >= 0)
                         {
                             __pp_core.Owner.RecycleCacheFull++;
                         }
@@ -726,6 +738,12 @@ namespace PagePool.Generators
                     {{NoInline}}
                     private void __pp_RecycleShared({{PageT}} page)
                     {
+                        if (__pp_owner.IsCurrentThreadById())
+                        {
+                            // The owner, on a platform without stack bounds (the thread-id check is too slow to inline).
+                            RecyclePageDirect(page);
+                            return;
+                        }
                         if (!__pp_TryMarkIdleShared(ref page))
                         {
                             __pp_core.ThrowBadRecycle(page);
@@ -877,8 +895,8 @@ namespace PagePool.Generators
                         {
                             return;
                         }
-                        int n = __pp_cacheCount;
-                        __pp_cacheCount = -1;
+                        int n = __pp_core.Owner.CacheCount;
+                        __pp_core.Owner.SetCacheCount(-1);
                         {{SlotT}}[] slots = __pp_core.Slots;
                         global::System.Span<int> cache = __pp_cache;
                         for (int i = 0; i < n; i++)

@@ -35,8 +35,7 @@ public sealed class RuntimePagePool
     private readonly bool _plainRecycle;    // neither hooks nor fragments: the direct recycle is a push
     private readonly Action<Page>? _onCreated;
     private readonly Action<Page>? _onReleased;
-    private int _cacheCount;
-    private OwnerContext _owner;           // who may take the direct path in RecyclePage
+    private OwnerContext _owner;            // who the owner is: AllocPage checks it, RecyclePage asks it
     private int _fragId = -1;               // fragments: the page being carved, its next offset and fragments handed out
     private int _fragOffset;
     private int _fragCount;
@@ -90,18 +89,18 @@ public sealed class RuntimePagePool
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Page AllocPage()
     {
-        _owner.Enter();
-        int n = _cacheCount - 1;
+        ref OwnerCounters counters = ref _core.Owner;
+        long pops = counters.CachePops;
+        int n = (int)(counters.CachePushes - pops) - 1;
         int[] cache = _cache;
-        if ((uint)n < (uint)cache.Length)
+        if ((uint)n < (uint)cache.Length && _owner.IsOwnerStack())
         {
             int id = cache[n];
             ref PageSlot slot = ref _slots[id];
             if (slot.State == PageState.Idle && !_hooks)
             {
-                _cacheCount = n;
+                counters.CachePops = pops + 1; // the pop is the alloc_fast count
                 slot.State = PageState.InUse;
-                _core.Owner.AllocFast++;
                 return new Page(_core, slot.Address, id, _pageSize);
             }
         }
@@ -113,18 +112,18 @@ public sealed class RuntimePagePool
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryAllocPage(out Page page)
     {
-        _owner.Enter();
-        int n = _cacheCount - 1;
+        ref OwnerCounters counters = ref _core.Owner;
+        long pops = counters.CachePops;
+        int n = (int)(counters.CachePushes - pops) - 1;
         int[] cache = _cache;
-        if ((uint)n < (uint)cache.Length)
+        if ((uint)n < (uint)cache.Length && _owner.IsOwnerStack())
         {
             int id = cache[n];
             ref PageSlot slot = ref _slots[id];
             if (slot.State == PageState.Idle && !_hooks)
             {
-                _cacheCount = n;
+                counters.CachePops = pops + 1; // the pop is the alloc_fast count
                 slot.State = PageState.InUse;
-                _core.Owner.AllocFast++;
                 page = new Page(_core, slot.Address, id, _pageSize);
                 return true;
             }
@@ -149,13 +148,14 @@ public sealed class RuntimePagePool
             _core.ThrowBadRecycle(page);
         }
         slot.State = PageState.Idle;
-        int n = _cacheCount;
+        ref OwnerCounters counters = ref _core.Owner;
+        long pushes = counters.CachePushes;
+        int n = (int)(pushes - counters.CachePops);
         int[] cache = _cache;
         if ((uint)n < (uint)cache.Length)
         {
             cache[n] = page.Id;
-            _cacheCount = n + 1;
-            _core.Owner.RecycleCached++;
+            counters.CachePushes = pushes + 1; // the push is the recycle_cached count
             return;
         }
         RecycleIdleSlow(page, direct: true);
@@ -201,7 +201,7 @@ public sealed class RuntimePagePool
     /// </summary>
     public void RecyclePages(ReadOnlySpan<Page> pages)
     {
-        bool owner = _owner.IsCurrentThread();
+        bool owner = _owner.IsCurrentThread() || _owner.IsCurrentThreadById();
         if (owner && _plainRecycle)
         {
             RecycleDirectBatch(pages);
@@ -330,11 +330,11 @@ public sealed class RuntimePagePool
             return;
         }
         FlushFragmentPage();
-        for (int i = 0; i < _cacheCount; i++)
+        for (int i = 0; i < _core.Owner.CacheCount; i++)
         {
             Release(_cache[i]);
         }
-        _cacheCount = -1; // both fast paths now fall into their slow paths, which see the pool is destroyed
+        _core.Owner.SetCacheCount(-1); // both fast paths now fall into their slow paths, which see the pool is destroyed
         DrainAfterDestroy();
         _core.CompleteDestroy();
     }
@@ -364,18 +364,19 @@ public sealed class RuntimePagePool
     [MethodImpl(MethodImplOptions.NoInlining)]
     private Page TryAllocSlow()
     {
-        // The owner's stack bounds are recorded here, off the fast path; each allocation only records a stack address.
+        // The owner's stack bounds are recorded here, off the fast path, which only checks them.
         _owner.Capture();
         PagePoolCore core = _core;
         core.ThrowIfDestroyed();
         int[] cache = _cache;
-        // Whatever is left in the cache first: with hooks on, or after a stale duplicate at the top.
-        while (_cacheCount > 0)
+        // Whatever is left in the cache first: with hooks on, after a stale duplicate at the top, or on a new owner thread.
+        for (int n = core.Owner.CacheCount; n > 0;)
         {
-            int id = cache[--_cacheCount];
+            int id = cache[--n];
+            core.Owner.SetCacheCount(n);
             if (core.Slots[id].State == PageState.Idle)
             {
-                core.Owner.AllocFast++;
+                core.Owner.CountAllocFast(1);
                 return HandOut(id);
             }
             core.DropStale(id);
@@ -383,7 +384,7 @@ public sealed class RuntimePagePool
         int refilled = core.Refill(cache.AsSpan(0, _refillBatch));
         if (refilled > 0)
         {
-            _cacheCount = refilled - 1;
+            core.Owner.SetCacheCount(refilled - 1);
             core.Owner.AllocRefill++;
             return HandOut(cache[refilled - 1]);
         }
@@ -463,12 +464,11 @@ public sealed class RuntimePagePool
         }
         if (direct && !_core.IsDestroyed)
         {
-            int n = _cacheCount;
+            int n = _core.Owner.CacheCount;
             if ((uint)n < (uint)_cache.Length)
             {
                 _cache[n] = id;
-                _cacheCount = n + 1;
-                _core.Owner.RecycleCached++;
+                _core.Owner.CachePushes++; // a recycle_cached
                 return;
             }
             _core.Owner.RecycleCacheFull++;
@@ -483,8 +483,14 @@ public sealed class RuntimePagePool
         }
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void RecycleShared(Page page)
     {
+        if (_owner.IsCurrentThreadById())
+        {
+            RecyclePageDirect(page); // the owner, on a platform without stack bounds
+            return;
+        }
         if (_fragments)
         {
             RecycleUnusual(page, direct: false);
@@ -503,8 +509,7 @@ public sealed class RuntimePagePool
         PagePoolCore core = _core;
         PageSlot[] slots = _slots;
         int[] cache = _cache;
-        int n = _cacheCount;
-        int cached = 0;
+        int n = core.Owner.CacheCount; // in a register for the loop; the pushes are committed below
         Page firstBad = default;
         bool anyBad = false;
         foreach (Page page in pages)
@@ -521,16 +526,14 @@ public sealed class RuntimePagePool
             slots[page.Id].State = PageState.Idle;
             if ((uint)n < (uint)cache.Length)
             {
-                cache[n++] = page.Id;
-                cached++;
+                cache[n++] = page.Id; // a recycle_cached
                 continue;
             }
-            _cacheCount = n;
+            core.Owner.CachePushes = core.Owner.CachePops + n;
             RecycleIdleSlow(page, direct: true);
-            n = _cacheCount;
+            n = core.Owner.CacheCount;
         }
-        _cacheCount = n;
-        core.Owner.RecycleCached += cached;
+        core.Owner.CachePushes = core.Owner.CachePops + n;
         if (anyBad)
         {
             core.ThrowBadRecycle(firstBad);

@@ -28,16 +28,19 @@ public static class OwnerThread
 }
 
 /// <summary>
-/// Who the owner context is, cheaply enough for <c>RecyclePage</c> to ask on every call (the kernel asks whether it
-/// runs in the NAPI owner's softirq; a thread-static read is a call into the TLS resolver on linux-x64, which measured
-/// about 2 ns in a loop of alloc + recycle, as much as the whole direct recycle, against about 0.4 ns for this check). Every allocation records a stack address (one store); the slow path records the bounds of
-/// the allocating thread's stack. Thread stacks never overlap, so "this stack address and the latest allocation's
-/// both lie inside the recorded stack" means exactly "this is the thread that allocated last", with no TLS access.
-/// Where stack bounds are not available it falls back to comparing managed thread ids.
+/// Who the owner context is, cheaply enough for <c>AllocPage</c> and <c>RecyclePage</c> to ask on every call (the
+/// kernel asks whether it runs in the NAPI owner's softirq). A thread-static read is a call into the TLS resolver on
+/// linux-x64, which measured about 2 ns in a loop of alloc + recycle, as much as the whole direct recycle; this check
+/// is a subtraction and a compare on a line nobody writes in steady state. The slow path of an allocation records the
+/// bounds of the allocating thread's stack. Thread stacks never overlap, so "a local of mine lies inside the recorded
+/// stack" means exactly "I am the thread that allocated last". Each allocation checks that it still runs on that stack
+/// and takes the slow path (which records the new owner) when it does not, so <c>RecyclePage</c> on a former owner's
+/// thread never takes the direct path once another thread allocates. Where stack bounds are not available it falls back
+/// to comparing managed thread ids, on the slow path of <c>RecyclePage</c>.
 /// </summary>
-/// <remarks><para>A field of the pool; <see cref="Enter"/> and <see cref="Capture"/> run in the owner context only.</para>
-/// <para>Laid out on cache lines of its own: the owner writes the latest stack address on every allocation, while
-/// recycling threads read the bounds on every recycle; those must not share a line with each other or with the pool.</para></remarks>
+/// <remarks><para>A field of the pool; <see cref="Capture"/> runs in the owner context only, the checks on any thread.</para>
+/// <para>Laid out on a cache line of its own, written only by <see cref="Capture"/>: recycling threads read it on every
+/// recycle, so it must not share a line with fields the owner writes on its fast path.</para></remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
 [StructLayout(LayoutKind.Explicit, Size = 192)]
 public struct OwnerContext
@@ -45,54 +48,68 @@ public struct OwnerContext
     [FieldOffset(64)]
     private nint _stackLow;           // the recorded owner thread's stack: [low, low + size)
     [FieldOffset(72)]
-    private nuint _stackSize;         // 0: bounds unknown, use _threadId
+    private nuint _allocSpan;         // the stack's size; nuint.MaxValue without bounds (thread ids cannot be checked cheaply)
     [FieldOffset(80)]
+    private nuint _recycleSpan;       // the stack's size; 0 without bounds (RecyclePage asks IsCurrentThreadById instead)
+    [FieldOffset(88)]
     private int _threadId;
-    [FieldOffset(128)]
-    private nint _lastStackAddress;   // a stack address of the latest allocation, written by every allocation
 
-    /// <summary>Owner: every allocation records where its stack is (one store).</summary>
+    /// <summary>
+    /// Owner, on every allocation: true while the caller runs on the recorded owner's stack. False before the first
+    /// <see cref="Capture"/> and once the owner context moved to another thread: the caller then takes its slow path,
+    /// which calls <see cref="Capture"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public unsafe void Enter()
+    [SkipLocalsInit]
+    public unsafe readonly bool IsOwnerStack()
     {
-        byte marker = 0;
-        _lastStackAddress = (nint)Unsafe.AsPointer(ref marker);
+        Unsafe.SkipInit(out byte marker);
+        return (nuint)((nint)Unsafe.AsPointer(ref marker) - _stackLow) < _allocSpan;
     }
 
     /// <summary>Owner, slow path: records the allocating thread's stack bounds (cached per thread) and id.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
+    [SkipLocalsInit]
     public unsafe void Capture()
     {
-        byte marker = 0;
+        Unsafe.SkipInit(out byte marker);
         nint here = (nint)Unsafe.AsPointer(ref marker);
         StackBounds.Get(out nint low, out nuint size);
-        if ((nuint)(here - low) >= size)
-        {
-            size = 0; // bounds that do not hold our own stack cannot be trusted: use thread ids
-        }
-        _stackLow = low;
-        _stackSize = size;
         _threadId = OwnerThread.CurrentId;
-        _lastStackAddress = here;
-    }
-
-    /// <summary>Any thread: true when the caller is the thread of the latest allocation (so it may use the owner cache).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public unsafe bool IsCurrentThread()
-    {
-        byte marker = 0;
-        nint here = (nint)Unsafe.AsPointer(ref marker);
-        nuint size = _stackSize;
-        if (size != 0)
+        if ((nuint)(here - low) < size)
         {
-            nint low = _stackLow;
-            return (nuint)(here - low) < size && (nuint)(_lastStackAddress - low) < size;
+            _stackLow = low;
+            _allocSpan = size;
+            _recycleSpan = size;
         }
-        return IsCurrentThreadById();
+        else
+        {
+            // No bounds, or bounds that do not hold our own stack: they cannot be trusted, use thread ids.
+            _stackLow = 0;
+            _allocSpan = nuint.MaxValue;
+            _recycleSpan = 0;
+        }
     }
 
+    /// <summary>
+    /// Any thread: true when the caller is the thread of the latest allocation, so it may use the owner cache. False
+    /// also when that cannot be told from stack addresses: the caller's slow path then asks
+    /// <see cref="IsCurrentThreadById"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [SkipLocalsInit]
+    public unsafe readonly bool IsCurrentThread()
+    {
+        Unsafe.SkipInit(out byte marker);
+        return (nuint)((nint)Unsafe.AsPointer(ref marker) - _stackLow) < _recycleSpan;
+    }
+
+    /// <summary>
+    /// Any thread, slow path: where stack bounds are not available, true when the caller is the thread recorded by the
+    /// latest <see cref="Capture"/>; false wherever <see cref="IsCurrentThread"/> can answer by itself.
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private readonly bool IsCurrentThreadById() => _threadId != 0 && _threadId == OwnerThread.CurrentId;
+    public readonly bool IsCurrentThreadById() => _recycleSpan == 0 && _threadId != 0 && _threadId == OwnerThread.CurrentId;
 }
 
 /// <summary>The calling thread's stack bounds from the OS, cached per thread.</summary>

@@ -37,33 +37,79 @@ public static class PageState
     public const int InUse = 2;
 }
 
-/// <summary>Counters written only by the owner context, with plain increments (the kernel's per-NAPI alloc stats).</summary>
+/// <summary>
+/// The owner's cache cursors and alloc counters, written only by the owner context with plain stores (the kernel's
+/// per-NAPI alloc stats).
+/// </summary>
 /// <remarks>
-/// Padded to cache lines of their own: the owner bumps them on every allocation, and recycling threads read the
-/// engine's other fields (slots, ring, destroyed flag) on every recycle; sharing a line would bounce it between cores.
+/// <para>The cache's fill level is <c>CachePushes - CachePops</c>: the fast paths move a cursor instead of a count, so
+/// alloc_fast and recycle_cached cost no increment of their own. Slow paths that move a cursor for another reason
+/// (refill, stale duplicates, destroy) say so through <see cref="SetCacheCount"/>, and the stats subtract it.</para>
+/// <para>Padded to cache lines of their own: the owner writes them on every allocation and recycle, while recycling
+/// threads read the engine's other fields (slots, ring, destroyed flag); sharing a line would bounce it between
+/// cores. Read by other threads only for stats, racily: a snapshot may be a moment old.</para>
 /// </remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
-[StructLayout(LayoutKind.Explicit, Size = 176)]
+[StructLayout(LayoutKind.Explicit, Size = 192)]
 public struct OwnerCounters
 {
-    /// <summary>See <see cref="PagePoolStats.AllocFast"/>.</summary>
+    /// <summary>Ids pushed on the owner's cache, ever. The fast recycle path adds one (a recycle_cached).</summary>
     [FieldOffset(64)]
-    public long AllocFast;
-    /// <summary>See <see cref="PagePoolStats.AllocSlow"/>.</summary>
+    public long CachePushes;
+    /// <summary>Ids popped from the owner's cache, ever. The fast alloc path adds one (an alloc_fast).</summary>
     [FieldOffset(72)]
+    public long CachePops;
+    /// <summary>See <see cref="PagePoolStats.AllocSlow"/>.</summary>
+    [FieldOffset(80)]
     public long AllocSlow;
     /// <summary>See <see cref="PagePoolStats.AllocEmpty"/>.</summary>
-    [FieldOffset(80)]
+    [FieldOffset(88)]
     public long AllocEmpty;
     /// <summary>See <see cref="PagePoolStats.AllocRefill"/>.</summary>
-    [FieldOffset(88)]
-    public long AllocRefill;
-    /// <summary>See <see cref="PagePoolStats.RecycleCached"/>.</summary>
     [FieldOffset(96)]
-    public long RecycleCached;
+    public long AllocRefill;
     /// <summary>See <see cref="PagePoolStats.RecycleCacheFull"/>.</summary>
     [FieldOffset(104)]
     public long RecycleCacheFull;
+    [FieldOffset(112)]
+    private long _pushesNotCached;   // cursor moves that were not recycle_cached (refills)
+    [FieldOffset(120)]
+    private long _popsNotFast;       // cursor moves that were not alloc_fast (refill hand-outs, stale duplicates, destroy)
+
+    /// <summary>Ids in the owner's cache; -1 once the pool is destroyed (so both fast paths fall into their slow paths).</summary>
+    public readonly int CacheCount
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => (int)(CachePushes - CachePops);
+    }
+
+    /// <summary>See <see cref="PagePoolStats.AllocFast"/>.</summary>
+    public readonly long AllocFast => CachePops - _popsNotFast;
+
+    /// <summary>See <see cref="PagePoolStats.RecycleCached"/>.</summary>
+    public readonly long RecycleCached => CachePushes - _pushesNotCached;
+
+    /// <summary>Owner, slow paths: sets the cache's fill level; the change counts as neither alloc_fast nor recycle_cached.</summary>
+    public void SetCacheCount(int count)
+    {
+        long delta = count - CacheCount;
+        if (delta >= 0)
+        {
+            CachePushes += delta;
+            _pushesNotCached += delta;
+        }
+        else
+        {
+            CachePops -= delta;
+            _popsNotFast -= delta;
+        }
+    }
+
+    /// <summary>Owner, slow paths: counts <paramref name="count"/> cache pops made through <see cref="SetCacheCount"/> as alloc_fast after all.</summary>
+    public void CountAllocFast(long count) => _popsNotFast -= count;
+
+    /// <summary>Owner, slow paths: counts <paramref name="count"/> cache pushes made through <see cref="SetCacheCount"/> as recycle_cached after all.</summary>
+    public void CountRecycleCached(long count) => _pushesNotCached -= count;
 }
 
 /// <summary>

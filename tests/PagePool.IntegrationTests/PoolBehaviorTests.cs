@@ -181,6 +181,30 @@ public sealed class PoolBehaviorTests
         Assert.Equal(pool.PagesCreatedByHook, pool.PagesReleasedByHook);
     }
 
+    [Theory]
+    [MemberData(nameof(AllPools.Names), MemberType = typeof(AllPools))]
+    public void When_another_thread_allocates_the_former_owner_recycles_through_the_ring(string name)
+    {
+        ITestPool pool = AllPools.Create(name);
+        Page a = pool.AllocPage();
+        Page b = pool.AllocPage();
+        pool.RecyclePageDirect(b); // b waits in the cache: the new owner's fast path could take it
+
+        Page c = default;
+        var thread = new System.Threading.Thread(() => c = pool.AllocPage());
+        thread.Start();
+        thread.Join();
+        Assert.False(c.IsDefault);
+
+        long ringBefore = pool.GetPageStats().RecycleRing;
+        pool.RecyclePage(a); // this thread is no longer the owner: the direct path would race the new owner
+        Assert.Equal(ringBefore + 1, pool.GetPageStats().RecycleRing);
+        Assert.Equal(1, pool.PagesInUse);
+        pool.RecyclePage(c);
+        Assert.Equal(0, pool.PagesInUse);
+        AssertExactlyPoolSizeDistinctPages(pool);
+    }
+
     [Fact]
     public void Constants_are_the_attribute_arguments()
     {

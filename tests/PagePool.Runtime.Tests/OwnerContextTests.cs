@@ -8,38 +8,70 @@ public sealed class OwnerContextTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public void Only_the_thread_of_the_latest_allocation_is_the_owner(bool threadIdFallback)
+    public void Only_the_thread_of_the_latest_capture_is_the_owner(bool threadIdFallback)
     {
         StackBounds.ForceUnavailable = threadIdFallback;
         try
         {
             var owner = new OwnerContext();
-            Assert.False(owner.IsCurrentThread()); // nobody allocated yet
+            Assert.False(owner.IsOwnerStack()); // nobody allocated yet: the first allocation takes the slow path
+            Assert.False(owner.IsCurrentThread());
+            Assert.False(owner.IsCurrentThreadById());
 
             owner.Capture();
-            owner.Enter();
-            Assert.True(owner.IsCurrentThread());
+            Assert.True(owner.IsOwnerStack());
+            // With stack bounds the inline check answers; without, the slow path's thread-id check does.
+            Assert.Equal(!threadIdFallback, owner.IsCurrentThread());
+            Assert.Equal(threadIdFallback, owner.IsCurrentThreadById());
 
-            bool onOther = true;
-            var other = new Thread(() => onOther = owner.IsCurrentThread());
+            bool ownerStack = true, current = true, byId = true;
+            var other = new Thread(() =>
+            {
+                ownerStack = owner.IsOwnerStack();
+                current = owner.IsCurrentThread();
+                byId = owner.IsCurrentThreadById();
+            });
             other.Start();
             other.Join();
-            Assert.False(onOther);
+            // Without bounds an allocation cannot tell a new owner cheaply (IsOwnerStack stays true); RecyclePage can.
+            Assert.Equal(threadIdFallback, ownerStack);
+            Assert.False(current);
+            Assert.False(byId);
 
-            if (!threadIdFallback)
-            {
-                // Another thread allocates on the fast path (Enter only): the recorded stack is no longer the latest
-                // allocation's, so neither thread may take the direct path until the next slow path records the new owner.
-                var moved = new Thread(() => owner.Enter());
-                moved.Start();
-                moved.Join();
-                Assert.False(owner.IsCurrentThread());
-            }
+            // Another thread's slow path records it as the owner: the first thread is no longer the owner.
+            var moved = new Thread(() => owner.Capture());
+            moved.Start();
+            moved.Join();
+            Assert.Equal(threadIdFallback, owner.IsOwnerStack());
+            Assert.False(owner.IsCurrentThread());
+            Assert.False(owner.IsCurrentThreadById());
         }
         finally
         {
             StackBounds.ForceUnavailable = false;
         }
+    }
+
+    [Fact]
+    public void An_allocation_on_a_new_thread_takes_the_slow_path_so_the_former_owner_recycles_through_the_ring()
+    {
+        RuntimePagePool pool = RuntimePagePoolTests.Create(poolSize: 8);
+        Page a = pool.AllocPage();
+        Page b = pool.AllocPage();
+        pool.RecyclePageDirect(b); // the cache is not empty: a new owner could take b on the fast path
+
+        Page c = default;
+        RuntimePagePoolTests.RunOnOtherThread(() => c = pool.AllocPage());
+        Assert.Equal(b.Id, c.Id);
+
+        pool.RecyclePage(a); // the former owner's thread: not the owner any more
+        PagePoolStats stats = pool.GetPageStats();
+        Assert.Equal(1, stats.RecycleCached);
+        Assert.Equal(1, stats.RecycleRing);
+        Assert.Equal(1, stats.AllocFast); // c came from the cache, counted as alloc_fast on the slow path too
+        Assert.Equal(1, pool.PagesInUse);
+        pool.RecyclePage(c);
+        Assert.Equal(0, pool.PagesInUse);
     }
 
     [Fact]

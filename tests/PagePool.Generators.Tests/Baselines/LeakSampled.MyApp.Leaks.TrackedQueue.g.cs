@@ -53,13 +53,12 @@ partial class TrackedQueue
     private global::PagePool.Internal.PageSlot[]? __pp_slots;
 
     // alloc cache: the owner's stack of idle page ids, no atomics and no locks (the kernel's pp->alloc.cache).
+    // Its fill level is the engine's CachePushes - CachePops (owner counters), -1 once destroyed so that both
+    // fast paths fall into their slow paths.
     private __pp_PageCache __pp_cache;
 
-    // Entries in __pp_cache; -1 once destroyed, so both fast paths fall into their slow paths.
-    private int __pp_cacheCount;
-
     // Who allocated last: RecyclePage on that thread takes the direct path (the kernel's NAPI-context check),
-    // answered from stack addresses, with no thread-static read on the fast path.
+    // answered from stack addresses, with no thread-static read and no store on the fast path.
     private global::PagePool.Internal.OwnerContext __pp_owner;
 
     private global::System.Buffers.MemoryPool<byte>? __pp_memoryPool;
@@ -119,7 +118,10 @@ partial class TrackedQueue
     [global::System.CodeDom.Compiler.GeneratedCode("PagePool.Generators", "1.0.0.0")]
     public int AllocPages(global::System.Span<global::PagePool.Page> pages)
     {
-        __pp_owner.Enter();
+        if (!__pp_owner.IsOwnerStack())
+        {
+            __pp_owner.Capture();
+        }
 #if DEBUG
         __pp_core.EnterOwner();
         try
@@ -139,17 +141,17 @@ partial class TrackedQueue
     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private global::PagePool.Page __pp_AllocPage()
     {
-        int n = __pp_cacheCount - 1;
-        __pp_owner.Enter();
-        if ((uint)n < (uint)__pp_CacheSize)
+        ref global::PagePool.Internal.OwnerCounters counters = ref __pp_core.Owner;
+        long pops = counters.CachePops;
+        int n = (int)(counters.CachePushes - pops) - 1;
+        if ((uint)n < (uint)__pp_CacheSize && __pp_owner.IsOwnerStack())
         {
             int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n);
             ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), (nuint)(uint)id);
             if (slot.State == global::PagePool.Internal.PageState.Idle)
             {
-                __pp_cacheCount = n;
+                counters.CachePops = pops + 1;
                 slot.State = global::PagePool.Internal.PageState.InUse;
-                __pp_core.Owner.AllocFast++;
                 __pp_core.OnAllocated(id);
                 return global::PagePool.Internal.PagePoolCore.CreateHandle(__pp_core, id, slot.Address, PageSize);
             }
@@ -161,17 +163,17 @@ partial class TrackedQueue
     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private bool __pp_TryAllocPage(out global::PagePool.Page page)
     {
-        int n = __pp_cacheCount - 1;
-        __pp_owner.Enter();
-        if ((uint)n < (uint)__pp_CacheSize)
+        ref global::PagePool.Internal.OwnerCounters counters = ref __pp_core.Owner;
+        long pops = counters.CachePops;
+        int n = (int)(counters.CachePushes - pops) - 1;
+        if ((uint)n < (uint)__pp_CacheSize && __pp_owner.IsOwnerStack())
         {
             int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n);
             ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), (nuint)(uint)id);
             if (slot.State == global::PagePool.Internal.PageState.Idle)
             {
-                __pp_cacheCount = n;
+                counters.CachePops = pops + 1;
                 slot.State = global::PagePool.Internal.PageState.InUse;
-                __pp_core.Owner.AllocFast++;
                 __pp_core.OnAllocated(id);
                 page = global::PagePool.Internal.PagePoolCore.CreateHandle(__pp_core, id, slot.Address, PageSize);
                 return true;
@@ -206,16 +208,17 @@ partial class TrackedQueue
     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private int __pp_TryPopCache(out nint address)
     {
-        int n = __pp_cacheCount - 1;
+        ref global::PagePool.Internal.OwnerCounters counters = ref __pp_core.Owner;
+        long pops = counters.CachePops;
+        int n = (int)(counters.CachePushes - pops) - 1;
         if ((uint)n < (uint)__pp_CacheSize)
         {
             int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n);
             ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), (nuint)(uint)id);
             if (slot.State == global::PagePool.Internal.PageState.Idle)
             {
-                __pp_cacheCount = n;
+                counters.CachePops = pops + 1;
                 slot.State = global::PagePool.Internal.PageState.InUse;
-                __pp_core.Owner.AllocFast++;
                 __pp_core.OnAllocated(id);
                 address = slot.Address;
                 return id;
@@ -261,7 +264,8 @@ partial class TrackedQueue
         global::PagePool.Internal.PageSlot[] slots = __pp_core.Slots;
         __pp_slots = slots;
         global::System.Span<int> cache = __pp_cache;
-        int n = __pp_cacheCount;
+        ref global::PagePool.Internal.OwnerCounters counters = ref __pp_core.Owner;
+        int n = counters.CacheCount;
         bool refilled = false;
         while (true)
         {
@@ -269,18 +273,18 @@ partial class TrackedQueue
             while (n > 0)
             {
                 int id = cache[--n];
+                counters.SetCacheCount(n);
                 ref global::PagePool.Internal.PageSlot slot = ref slots[id];
                 if (slot.State == global::PagePool.Internal.PageState.Idle)
                 {
-                    __pp_cacheCount = n;
                     slot.State = global::PagePool.Internal.PageState.InUse;
                     if (refilled)
                     {
-                        __pp_core.Owner.AllocRefill++;
+                        counters.AllocRefill++;
                     }
                     else
                     {
-                        __pp_core.Owner.AllocFast++;
+                        counters.CountAllocFast(1);
                     }
                     __pp_core.OnAllocated(id);
                     return id;
@@ -295,15 +299,15 @@ partial class TrackedQueue
             // refill: one batch from the ptr_ring into the empty cache. Throws once the pool is destroyed
             // (then the count is -1 and stays so).
             n = __pp_core.Refill(cache.Slice(0, __pp_RefillBatch));
+            counters.SetCacheCount(n);
             refilled = true;
         }
-        __pp_cacheCount = 0;
-        __pp_core.Owner.AllocEmpty++;
+        counters.AllocEmpty++;
         if (!__pp_core.TryCreatePage(out int created))
         {
             return -1;
         }
-        __pp_core.Owner.AllocSlow++;
+        counters.AllocSlow++;
         OnPageCreated(__pp_core.CreateHandle(created, slots[created].Address, PageSize));
         __pp_core.OnAllocated(created);
         return created;
@@ -365,7 +369,7 @@ partial class TrackedQueue
     public void RecyclePages(global::System.ReadOnlySpan<global::PagePool.Page> pages)
     {
         int bad;
-        if (__pp_owner.IsCurrentThread())
+        if (__pp_owner.IsCurrentThread() || __pp_owner.IsCurrentThreadById())
         {
 #if DEBUG
             __pp_core.EnterOwner();
@@ -419,12 +423,13 @@ partial class TrackedQueue
         }
         slot.State = global::PagePool.Internal.PageState.Idle;
         __pp_core.OnRecycled(id);
-        int n = __pp_cacheCount;
+        ref global::PagePool.Internal.OwnerCounters counters = ref __pp_core.Owner;
+        long pushes = counters.CachePushes;
+        int n = (int)(pushes - counters.CachePops);
         if ((uint)n < (uint)__pp_CacheSize)
         {
             global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n) = id;
-            __pp_cacheCount = n + 1;
-            __pp_core.Owner.RecycleCached++;
+            counters.CachePushes = pushes + 1; // the push is the recycle_cached count
             return true;
         }
         __pp_RecycleCacheFull(id);
@@ -452,7 +457,7 @@ partial class TrackedQueue
     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private void __pp_RecycleCacheFull(int id)
     {
-        if (__pp_cacheCount >= 0)
+        if (__pp_core.Owner.CacheCount >= 0)
         {
             __pp_core.Owner.RecycleCacheFull++;
         }
@@ -463,6 +468,12 @@ partial class TrackedQueue
     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private void __pp_RecycleShared(global::PagePool.Page page)
     {
+        if (__pp_owner.IsCurrentThreadById())
+        {
+            // The owner, on a platform without stack bounds (the thread-id check is too slow to inline).
+            RecyclePageDirect(page);
+            return;
+        }
         if (!__pp_TryMarkIdleShared(ref page))
         {
             __pp_core.ThrowBadRecycle(page);
@@ -613,8 +624,8 @@ partial class TrackedQueue
         {
             return;
         }
-        int n = __pp_cacheCount;
-        __pp_cacheCount = -1;
+        int n = __pp_core.Owner.CacheCount;
+        __pp_core.Owner.SetCacheCount(-1);
         global::PagePool.Internal.PageSlot[] slots = __pp_core.Slots;
         global::System.Span<int> cache = __pp_cache;
         for (int i = 0; i < n; i++)
