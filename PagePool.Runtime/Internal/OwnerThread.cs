@@ -108,8 +108,11 @@ public struct OwnerContext
     /// Any thread, slow path: where stack bounds are not available, true when the caller is the thread recorded by the
     /// latest <see cref="Capture"/>; false wherever <see cref="IsCurrentThread"/> can answer by itself.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly bool IsCurrentThreadById() => _recycleSpan == 0 && IsRecordedThread();
+
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public readonly bool IsCurrentThreadById() => _recycleSpan == 0 && _threadId != 0 && _threadId == OwnerThread.CurrentId;
+    private readonly bool IsRecordedThread() => _threadId != 0 && _threadId == OwnerThread.CurrentId;
 }
 
 /// <summary>The calling thread's stack bounds from the OS, cached per thread.</summary>

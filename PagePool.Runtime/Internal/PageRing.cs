@@ -10,35 +10,51 @@ namespace PagePool.Internal;
 /// consumer (the owner refilling its cache, or the destroyer under the pool's lock). Each cell carries a
 /// sequence number, so a producer can reserve a run of cells with one compare-and-swap.
 /// </summary>
+/// <remarks>
+/// Cells are 8 bytes, eight to a cache line (a <c>ConcurrentQueue</c> slot is 16): the line a recycling thread
+/// writes and the owner reads back moves between cores once per eight pages. Sequence numbers are the low 32 bits of
+/// the 64-bit positions; they are only ever compared with positions less than a ring's length away, so the
+/// wrap-around at 2^32 is harmless.
+/// </remarks>
 internal sealed class PageRing
 {
     private struct Cell
     {
-        public long Sequence;
+        public int Sequence;
         public int Id;
     }
 
     private readonly Cell[] _cells;
     private readonly int _mask;
+    private readonly long _start;  // 0 outside tests
 
     // Producers and the consumer write different counters: keep them on different cache lines.
     private PaddedLong _tail;
     private PaddedLong _head;
 
     public PageRing(int capacity)
+        : this(capacity, start: 0)
+    {
+    }
+
+    /// <summary>Tests: a ring whose positions start at <paramref name="start"/>, to cross the 32-bit wrap of the sequences.</summary>
+    internal PageRing(int capacity, long start)
     {
         _cells = new Cell[capacity];
         _mask = capacity - 1;
-        for (int i = 0; i < capacity; i++)
+        for (long pos = start; pos < start + capacity; pos++)
         {
-            _cells[i].Sequence = i;
+            _cells[(int)pos & _mask].Sequence = (int)pos;
         }
+        _tail.Value = start;
+        _head.Value = start;
+        _start = start;
     }
 
     public int Capacity => _cells.Length;
 
     /// <summary>Total ids ever enqueued (monotonic): the ring's share of the recycle counters.</summary>
-    public long Enqueued => Volatile.Read(ref _tail.Value);
+    public long Enqueued => Volatile.Read(ref _tail.Value) - _start;
 
     /// <summary>Ids waiting in the ring (racy snapshot).</summary>
     public int Count => (int)Math.Max(0, Volatile.Read(ref _tail.Value) - Volatile.Read(ref _head.Value));
@@ -50,15 +66,14 @@ internal sealed class PageRing
         while (true)
         {
             ref Cell cell = ref cells[(int)pos & _mask];
-            long seq = Volatile.Read(ref cell.Sequence);
-            long diff = seq - pos;
+            int diff = Volatile.Read(ref cell.Sequence) - (int)pos;
             if (diff == 0)
             {
                 long seen = Interlocked.CompareExchange(ref _tail.Value, pos + 1, pos);
                 if (seen == pos)
                 {
                     cell.Id = id;
-                    Volatile.Write(ref cell.Sequence, pos + 1);
+                    Volatile.Write(ref cell.Sequence, (int)(pos + 1));
                     return true;
                 }
                 pos = seen;
@@ -93,7 +108,7 @@ internal sealed class PageRing
             }
             int n = (int)Math.Min(free, ids.Length);
             // The consumer frees cells in order, so if the last cell of the run is free, all of them are.
-            if (Volatile.Read(ref cells[(int)(pos + n - 1) & _mask].Sequence) != pos + n - 1)
+            if (Volatile.Read(ref cells[(int)(pos + n - 1) & _mask].Sequence) != (int)(pos + n - 1))
             {
                 continue; // head moved under us or a stale snapshot: read again
             }
@@ -105,7 +120,7 @@ internal sealed class PageRing
             {
                 ref Cell cell = ref cells[(int)(pos + i) & _mask];
                 cell.Id = ids[i];
-                Volatile.Write(ref cell.Sequence, pos + i + 1);
+                Volatile.Write(ref cell.Sequence, (int)(pos + i + 1));
             }
             return n;
         }
@@ -120,12 +135,12 @@ internal sealed class PageRing
         while (n < dest.Length)
         {
             ref Cell cell = ref cells[(int)head & _mask];
-            if (Volatile.Read(ref cell.Sequence) != head + 1)
+            if (Volatile.Read(ref cell.Sequence) != (int)(head + 1))
             {
                 break; // empty, or reserved and not yet published
             }
             dest[n++] = cell.Id;
-            Volatile.Write(ref cell.Sequence, head + cells.Length);
+            Volatile.Write(ref cell.Sequence, (int)(head + cells.Length));
             head++;
         }
         Volatile.Write(ref _head.Value, head);
@@ -146,13 +161,13 @@ internal sealed class PageRing
         while (n < dest.Length && head < tail)
         {
             ref Cell cell = ref cells[(int)head & _mask];
-            if (Volatile.Read(ref cell.Sequence) != head + 1)
+            if (Volatile.Read(ref cell.Sequence) != (int)(head + 1))
             {
                 spin.SpinOnce();
                 continue;
             }
             dest[n++] = cell.Id;
-            Volatile.Write(ref cell.Sequence, head + cells.Length);
+            Volatile.Write(ref cell.Sequence, (int)(head + cells.Length));
             head++;
         }
         Volatile.Write(ref _head.Value, head);

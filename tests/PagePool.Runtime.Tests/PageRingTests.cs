@@ -24,9 +24,29 @@ public sealed class PageRingTests
     }
 
     [Fact]
-    public void Many_producers_one_consumer_deliver_every_id_exactly_once()
+    public void Full_and_empty_are_told_apart_across_the_sequence_wrap()
     {
-        var ring = new PageRing(64);
+        var ring = new PageRing(4, start: uint.MaxValue - 2);
+        Span<int> buffer = stackalloc int[8];
+        for (int round = 0; round < 4; round++)
+        {
+            Assert.Equal(4, ring.TryEnqueueBatch(new[] { 1, 2, 3, 4 }));
+            Assert.False(ring.TryEnqueue(5));
+            Assert.Equal(0, ring.TryEnqueueBatch(new[] { 5 }));
+            Assert.Equal(4, ring.Dequeue(buffer));
+            Assert.Equal(new[] { 1, 2, 3, 4 }, buffer[..4].ToArray());
+            Assert.Equal(0, ring.Dequeue(buffer));
+        }
+        Assert.Equal(16, ring.Enqueued);
+    }
+
+    [Theory]
+    [InlineData(0L)]
+    [InlineData(uint.MaxValue - 300_000L)] // positions cross 2^32, where the 32-bit cell sequences wrap
+    [InlineData(int.MaxValue - 300_000L)]  // and 2^31, where they change sign
+    public void Many_producers_one_consumer_deliver_every_id_exactly_once(long start)
+    {
+        var ring = new PageRing(64, start);
         const int Producers = 3, PerProducer = 200_000;
         var threads = Enumerable.Range(0, Producers).Select(p => new Thread(() =>
         {
@@ -72,5 +92,7 @@ public sealed class PageRingTests
         }
         threads.ForEach(t => t.Join());
         Assert.All(seen, Assert.True);
+        Assert.Equal(seen.Length, ring.Enqueued);
+        Assert.Equal(0, ring.Count);
     }
 }
