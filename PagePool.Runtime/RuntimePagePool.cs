@@ -96,7 +96,7 @@ public sealed class RuntimePagePool
         if ((uint)n < (uint)cache.Length && _owner.IsOwnerStack())
         {
             int id = cache[n];
-            ref PageSlot slot = ref _slots[id];
+            ref PageSlot slot = ref SlotOf(id);
             if (slot.State == PageState.Idle && !_hooks)
             {
                 counters.CachePops = pops + 1; // the pop is the alloc_fast count
@@ -119,7 +119,7 @@ public sealed class RuntimePagePool
         if ((uint)n < (uint)cache.Length && _owner.IsOwnerStack())
         {
             int id = cache[n];
-            ref PageSlot slot = ref _slots[id];
+            ref PageSlot slot = ref SlotOf(id);
             if (slot.State == PageState.Idle && !_hooks)
             {
                 counters.CachePops = pops + 1; // the pop is the alloc_fast count
@@ -142,7 +142,7 @@ public sealed class RuntimePagePool
             RecycleUnusual(page, direct: true);
             return;
         }
-        ref PageSlot slot = ref _slots[page.Id];
+        ref PageSlot slot = ref SlotOf(page.Id);
         if (slot.State != PageState.InUse)
         {
             _core.ThrowBadRecycle(page);
@@ -179,6 +179,13 @@ public sealed class RuntimePagePool
         }
         RecycleShared(page);
     }
+
+    /// <summary>
+    /// The slot of a page id without a bounds check: ids come only from this pool's cache or from a page whose core
+    /// was just checked to be this pool's, and the engine hands out only ids below PoolSize.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ref PageSlot SlotOf(int id) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_slots), (nuint)(uint)id);
 
     // ==================================================================== bulk
 
