@@ -114,7 +114,13 @@ public sealed class OwnershipAnalyzer : DiagnosticAnalyzer
         string? offContextApi,
         CancellationToken cancellationToken)
     {
-        new OwnershipDataflow(graph, method, types, reporter, trackArrays, offContextApi, cancellationToken).Run();
+        // Most methods are correct: a first run without messages proves it, and only a method where some check
+        // fired pays for the run that words the diagnostics.
+        var quick = new OwnershipDataflow(graph, method, types, reporter, trackArrays, offContextApi, detailed: false, cancellationToken);
+        if (quick.Run() && quick.WouldReport)
+        {
+            new OwnershipDataflow(graph, method, types, reporter, trackArrays, offContextApi, detailed: true, cancellationToken).Run();
+        }
 
         var callbacks = FindOffContextCallbacks(graph, types);
         foreach (var localFunction in graph.LocalFunctions)

@@ -16,6 +16,13 @@ namespace PagePool.Analyzers.Ownership;
 /// with its own continuation), with exception edges from calls inside <c>try</c> and from every <c>throw</c>.
 /// Diagnostics are reported in one last pass over the converged states, so intermediate states never leak out.
 /// </summary>
+/// <remarks>
+/// Nearly every method that touches a page is correct, so the analysis first runs without what only a message
+/// needs (lines, path notes) and notes whether any check could fire (<see cref="WouldReport"/>); only then is it run
+/// again in full, with the reporting pass. The first run's lattice (flags, variables, try facts, "an await ran") is
+/// the one the full run reaches, and the reporting pass re-evaluates each block from a state equal to the one its
+/// last visit saw in that lattice, so a check that fires there fired during the first run too.
+/// </remarks>
 internal sealed class OwnershipDataflow
 {
     private const int MaxBlockVisits = 20_000;
@@ -26,6 +33,7 @@ internal sealed class OwnershipDataflow
     private readonly OwnershipReporter _reporter;
     private readonly string? _offContextApi;
     private readonly bool _trackArrays;
+    private readonly bool _detailed;
     private readonly CancellationToken _cancellationToken;
 
     private readonly Dictionary<object, int> _siteIds = new();
@@ -40,6 +48,7 @@ internal sealed class OwnershipDataflow
 
     private readonly HashSet<int> _reportedUses = new();
     private bool _reporting;
+    private bool _wouldReport;
     private int _currentContext;
     private BasicBlock _currentBlock = null!;
 
@@ -50,9 +59,11 @@ internal sealed class OwnershipDataflow
         OwnershipReporter reporter,
         bool trackArrays,
         string? offContextApi,
+        bool detailed,
         CancellationToken cancellationToken)
     {
         _graph = graph;
+        _detailed = detailed;
         _trackArrays = trackArrays;
         _method = method;
         _types = types;
@@ -175,7 +186,15 @@ internal sealed class OwnershipDataflow
         Statement,
     }
 
-    /// <summary>Runs the analysis and reports what it finds. Returns false when it gave up (too large).</summary>
+    /// <summary>
+    /// True when some check fired on a state the analysis reached: a full (detailed) run may report something.
+    /// False means the full run reports nothing.
+    /// </summary>
+    public bool WouldReport => _wouldReport;
+
+    /// <summary>
+    /// Runs the analysis and, when detailed, reports what it finds. Returns false when it gave up (too large).
+    /// </summary>
     public bool Run()
     {
         PrepareLocalPools();
@@ -214,6 +233,11 @@ internal sealed class OwnershipDataflow
             var key = _worklist.Min;
             _worklist.Remove(key);
             Process(key);
+        }
+
+        if (!_detailed || !_wouldReport)
+        {
+            return true;
         }
 
         _reporting = true;
@@ -285,13 +309,21 @@ internal sealed class OwnershipDataflow
                 var taken = state.Clone();
                 if (Refine(taken, branchValue, jumpWhen))
                 {
-                    Annotate(taken, line, SenseAsWritten(branchValue, jumpWhen));
+                    if (_detailed)
+                    {
+                        Annotate(taken, line, SenseAsWritten(branchValue, jumpWhen));
+                    }
+
                     FollowBranch(taken, conditional, context);
                 }
 
                 if (fallThrough is not null && Refine(state, branchValue, !jumpWhen))
                 {
-                    Annotate(state, line, SenseAsWritten(branchValue, !jumpWhen));
+                    if (_detailed)
+                    {
+                        Annotate(state, line, SenseAsWritten(branchValue, !jumpWhen));
+                    }
+
                     FollowBranch(state, fallThrough, context);
                 }
 
@@ -613,7 +645,7 @@ internal sealed class OwnershipDataflow
         }
     }
 
-    private static int LineOfBranch(ControlFlowBranch branch)
+    private int LineOfBranch(ControlFlowBranch branch)
     {
         var source = branch.Source;
         if (source.BranchValue is { } value)
@@ -682,6 +714,7 @@ internal sealed class OwnershipDataflow
     {
         if (!_reporting)
         {
+            _wouldReport = true;
             return;
         }
 
@@ -852,7 +885,8 @@ internal sealed class OwnershipDataflow
                 MayThrow(state, operation);
                 if (state.AwaitLine == 0)
                 {
-                    state.AwaitLine = LineOf(operation);
+                    // Not just for messages: whether an await ran is part of the state.
+                    state.AwaitLine = ComputeLine(operation);
                 }
 
                 return _types.IsPage(awaitOperation.Type)
@@ -918,7 +952,17 @@ internal sealed class OwnershipDataflow
     private ResourceSet Read(OwnershipState state, object variable, string? name, IOperation operation, Mode mode)
     {
         var value = state.ValueOf(variable);
-        if (mode == Mode.Use && _reporting && !value.IsEmpty)
+        if (mode == Mode.Use && !_reporting && !value.IsEmpty)
+        {
+            foreach (var id in value.Ids)
+            {
+                if ((state.Get(id).Flags & Own.Released) != 0)
+                {
+                    _wouldReport = true;
+                }
+            }
+        }
+        else if (mode == Mode.Use && _reporting && !value.IsEmpty)
         {
             foreach (var id in value.Ids)
             {
@@ -1266,7 +1310,11 @@ internal sealed class OwnershipDataflow
         foreach (var id in value.Ids)
         {
             var resource = state.Get(id);
-            if (checkTwice && _reporting && (resource.Flags & Own.Released) != 0)
+            if (checkTwice && !_reporting && (resource.Flags & Own.Released) != 0)
+            {
+                _wouldReport = true;
+            }
+            else if (checkTwice && _reporting && (resource.Flags & Own.Released) != 0)
             {
                 var site = _sites[id / 2];
                 var isPage = site.Kind == ResourceKind.Page;
@@ -1528,6 +1576,7 @@ internal sealed class OwnershipDataflow
     {
         if (!_reporting)
         {
+            _wouldReport |= _offContextApi is not null || state.AwaitLine != 0;
             return;
         }
 
@@ -1549,16 +1598,17 @@ internal sealed class OwnershipDataflow
 
     private void CheckSamePool(OwnershipState state, ResourceSet value, PoolIdentity target, IArgumentOperation argument)
     {
-        if (!_reporting)
-        {
-            return;
-        }
-
         foreach (var id in value.Ids)
         {
             var resource = state.Get(id);
             if (resource.Pool is { } source && (resource.Flags & Own.Released) == 0 && source.IsKnownDifferent(target))
             {
+                if (!_reporting)
+                {
+                    _wouldReport = true;
+                    return;
+                }
+
                 var name = NameOf(argument.Value) ?? _sites[id / 2].Name ?? "?";
                 _reporter.Report(
                     OwnershipDescriptors.PageRecycledToOtherPool,
@@ -1628,5 +1678,12 @@ internal sealed class OwnershipDataflow
         }
     }
 
-    private static int LineOf(IOperation operation) => operation.Syntax.GetLocation().GetLineSpan().StartLinePosition.Line + 1;
+    /// <summary>The line, for messages and path notes only: 0 in the first, undetailed run, which needs neither.</summary>
+    private int LineOf(IOperation operation) => _detailed ? ComputeLine(operation) : 0;
+
+    private static int ComputeLine(IOperation operation)
+    {
+        var syntax = operation.Syntax;
+        return syntax.SyntaxTree.GetLineSpan(syntax.Span).StartLinePosition.Line + 1;
+    }
 }
