@@ -43,7 +43,7 @@ internal sealed class OwnershipDataflow
     private readonly Dictionary<long, OwnershipState> _inStates = new();
     private readonly SortedSet<long> _worklist = new();
     private readonly bool[] _blockInTry;
-    private readonly Dictionary<ILocalSymbol, object?> _localPoolInstances = new(SymbolEqualityComparer.Default);
+    private readonly Dictionary<ILocalSymbol, object?>? _localPoolInstances;
     private readonly Dictionary<IOperation, ResourceSet> _tryResults = new();
 
     private readonly HashSet<int> _reportedUses = new();
@@ -56,12 +56,14 @@ internal sealed class OwnershipDataflow
         ControlFlowGraph graph,
         IMethodSymbol? method,
         OwnershipTypes types,
+        Dictionary<ILocalSymbol, object?>? localPoolInstances,
         OwnershipReporter reporter,
         bool trackArrays,
         string? offContextApi,
         bool detailed,
         CancellationToken cancellationToken)
     {
+        _localPoolInstances = localPoolInstances;
         _graph = graph;
         _detailed = detailed;
         _trackArrays = trackArrays;
@@ -197,7 +199,6 @@ internal sealed class OwnershipDataflow
     /// </summary>
     public bool Run()
     {
-        PrepareLocalPools();
         var entry = _graph.Blocks[0];
         var initial = new OwnershipState();
         if (_method is not null)
@@ -252,7 +253,12 @@ internal sealed class OwnershipDataflow
 
     private static long Key(int ordinal, int context) => ((long)context << 32) | (uint)ordinal;
 
-    private void Merge(int ordinal, int context, OwnershipState state)
+    /// <summary>
+    /// Joins <paramref name="state"/> into the block's entry state. The first state to reach a block is kept as it
+    /// is, not copied: every caller is done with it, except where one state goes to several handlers
+    /// (<paramref name="shared"/>).
+    /// </summary>
+    private void Merge(int ordinal, int context, OwnershipState state, bool shared = false)
     {
         if (_reporting)
         {
@@ -269,7 +275,7 @@ internal sealed class OwnershipDataflow
         }
         else
         {
-            _inStates[key] = state.Clone();
+            _inStates[key] = shared ? state.Clone() : state;
             _worklist.Add(key);
         }
     }
@@ -393,7 +399,7 @@ internal sealed class OwnershipDataflow
         _ => false,
     };
 
-    private static IOperation Strip(IOperation operation)
+    internal static IOperation Strip(IOperation operation)
     {
         while (operation is IConversionOperation { IsImplicit: true } or IConversionOperation { Conversion.IsNullable: true } or IParenthesizedOperation)
         {
@@ -585,7 +591,7 @@ internal sealed class OwnershipDataflow
                     for (var i = 1; i < parent.NestedRegions.Length; i++)
                     {
                         var handler = parent.NestedRegions[i];
-                        Merge(handler.FirstBlockOrdinal, context, state);
+                        Merge(handler.FirstBlockOrdinal, context, state, shared: true);
                         if (handler.Kind == ControlFlowRegionKind.Catch && CatchesEverything(handler.ExceptionType))
                         {
                             caughtAll = true;
@@ -1358,7 +1364,7 @@ internal sealed class OwnershipDataflow
 
     private ResourceSet NewResource(OwnershipState state, IOperation operation, Own flags, ResourceKind kind, PoolIdentity? pool, string origin)
     {
-        var site = GetSite(operation, operation.Syntax.GetLocation(), kind, origin, isParameter: false);
+        var site = GetSite(operation, location: null, kind, origin, isParameter: false);
         var id = site * 2;
         if (state.Resources.TryGetValue(id, out var previous) && state.IsReferenced(id))
         {
@@ -1393,12 +1399,13 @@ internal sealed class OwnershipDataflow
         return ResourceSet.Of(id);
     }
 
-    private int GetSite(object key, Location location, ResourceKind kind, string origin, bool isParameter)
+    /// <summary>The site of <paramref name="key"/>; its location is the operation's syntax unless given.</summary>
+    private int GetSite(object key, Location? location, ResourceKind kind, string origin, bool isParameter)
     {
         if (!_siteIds.TryGetValue(key, out var site))
         {
             site = _sites.Count;
-            _sites.Add(new Site(location, kind, origin, isParameter));
+            _sites.Add(new Site(location ?? ((IOperation)key).Syntax.GetLocation(), kind, origin, isParameter));
             _siteIds[key] = site;
         }
 
@@ -1627,18 +1634,18 @@ internal sealed class OwnershipDataflow
         }
 
         var type = instance.Type!;
-        var typeName = type.Name;
         switch (Strip(instance))
         {
             case ILocalReferenceOperation local:
-                _localPoolInstances.TryGetValue(local.Local, out var created);
-                return new PoolIdentity(type, created, $"'{local.Local.Name}' ({typeName})");
+                object? created = null;
+                _localPoolInstances?.TryGetValue(local.Local, out created);
+                return new PoolIdentity(type, created, PoolIdentity.Named, local.Local.Name);
             case IFieldReferenceOperation field:
-                return new PoolIdentity(type, IsDistinctInstanceField(field.Field) ? field.Field : null, $"'{field.Field.Name}' ({typeName})");
+                return new PoolIdentity(type, IsDistinctInstanceField(field.Field) ? field.Field : null, PoolIdentity.Named, field.Field.Name);
             case IInstanceReferenceOperation:
-                return new PoolIdentity(type, null, $"this ({typeName})");
+                return new PoolIdentity(type, null, PoolIdentity.This, null);
             default:
-                return new PoolIdentity(type, null, $"a {typeName}");
+                return new PoolIdentity(type, null, PoolIdentity.Other, null);
         }
     }
 
@@ -1654,28 +1661,6 @@ internal sealed class OwnershipDataflow
         {
             Initializer.Value: ObjectCreationExpressionSyntax or ImplicitObjectCreationExpressionSyntax,
         };
-    }
-
-    /// <summary>Locals assigned exactly once, from a <c>new</c>: two of them are two different pools.</summary>
-    private void PrepareLocalPools()
-    {
-        foreach (var block in _graph.Blocks)
-        {
-            foreach (var operation in block.Operations)
-            {
-                foreach (var node in operation.DescendantsAndSelf())
-                {
-                    if (node is ISimpleAssignmentOperation { Target: ILocalReferenceOperation local } assignment
-                        && _types.IsPoolType(local.Local.Type))
-                    {
-                        var value = Strip(assignment.Value);
-                        _localPoolInstances[local.Local] = _localPoolInstances.ContainsKey(local.Local) || value is not IObjectCreationOperation
-                            ? null
-                            : value;
-                    }
-                }
-            }
-        }
     }
 
     /// <summary>The line, for messages and path notes only: 0 in the first, undetailed run, which needs neither.</summary>

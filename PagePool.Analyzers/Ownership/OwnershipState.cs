@@ -96,11 +96,20 @@ internal sealed class PathNote
 /// <summary>The identity of a pool, as far as it is known: its type, and the instance when it can be told apart.</summary>
 internal sealed class PoolIdentity : IEquatable<PoolIdentity>
 {
-    public PoolIdentity(ITypeSymbol type, object? instance, string display)
+    public const int Named = 0;
+    public const int This = 1;
+    public const int Other = 2;
+
+    private readonly int _shape;
+    private readonly string? _name;
+
+    // shape: Named (a local or field called name), This, or Other; the words are built only for a message.
+    public PoolIdentity(ITypeSymbol type, object? instance, int shape, string? name)
     {
         Type = type;
         Instance = instance;
-        Display = display;
+        _shape = shape;
+        _name = name;
     }
 
     public ITypeSymbol Type { get; }
@@ -108,7 +117,13 @@ internal sealed class PoolIdentity : IEquatable<PoolIdentity>
     /// <summary>The creation operation or the readonly field that holds the instance; null when unknown.</summary>
     public object? Instance { get; }
 
-    public string Display { get; }
+    /// <summary>How a message names the pool (built only for a message).</summary>
+    public string Display => _shape switch
+    {
+        Named => $"'{_name}' ({Type.Name})",
+        This => $"this ({Type.Name})",
+        _ => $"a {Type.Name}",
+    };
 
     public bool Equals(PoolIdentity? other) =>
         other is not null
