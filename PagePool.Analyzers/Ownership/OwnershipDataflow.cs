@@ -37,6 +37,7 @@ internal sealed class OwnershipDataflow
     private readonly CancellationToken _cancellationToken;
 
     private readonly Dictionary<object, int> _siteIds = new();
+    private readonly VariableSlots _slots = new();
     private readonly List<Site> _sites = new();
     private readonly List<Frame> _frames = new() { default };
     private readonly Dictionary<(int Parent, object Anchor, int Index), int> _frameIds = new();
@@ -200,7 +201,7 @@ internal sealed class OwnershipDataflow
     public bool Run()
     {
         var entry = _graph.Blocks[0];
-        var initial = new OwnershipState();
+        var initial = new OwnershipState(_slots);
         if (_method is not null)
         {
             foreach (var parameter in _method.Parameters)
@@ -217,7 +218,7 @@ internal sealed class OwnershipDataflow
                 var id = site * 2;
                 var owned = parameter.RefKind == RefKind.None && _types.IsOwnedParameter(parameter);
                 initial.Resources[id] = new ResourceState { Flags = owned ? Own.Held : Own.Borrowed };
-                initial.Variables[parameter] = ResourceSet.Of(id);
+                initial.SetValue(parameter, ResourceSet.Of(id));
             }
         }
 
@@ -442,13 +443,14 @@ internal sealed class OwnershipDataflow
 
     private void Annotate(OwnershipState state, int line, bool sense)
     {
-        foreach (var id in new List<int>(state.Resources.Keys))
+        var resources = state.Resources;
+        for (var position = 0; position < resources.End; position++)
         {
-            var resource = state.Resources[id];
-            if ((resource.Flags & Own.Held) != 0)
+            var resource = resources.ValueAt(position);
+            if (resources.IdAt(position) != ResourceMap.Removed && (resource.Flags & Own.Held) != 0)
             {
                 resource.Note = PathNote.Push(resource.Note, isException: false, line, sense);
-                state.Resources[id] = resource;
+                resources.SetAt(position, resource);
             }
         }
     }
@@ -552,13 +554,14 @@ internal sealed class OwnershipDataflow
             if (!noted && line > 0)
             {
                 noted = true;
-                foreach (var id in new List<int>(state.Resources.Keys))
+                var resources = state.Resources;
+                for (var position = 0; position < resources.End; position++)
                 {
-                    var resource = state.Resources[id];
-                    if ((resource.Flags & Own.Held) != 0)
+                    var resource = resources.ValueAt(position);
+                    if (resources.IdAt(position) != ResourceMap.Removed && (resource.Flags & Own.Held) != 0)
                     {
                         resource.Note = PathNote.Push(resource.Note, isException: true, line, sense: true);
-                        state.Resources[id] = resource;
+                        resources.SetAt(position, resource);
                     }
                 }
             }
@@ -636,13 +639,13 @@ internal sealed class OwnershipDataflow
         var killed = false;
         foreach (var local in region.Locals)
         {
-            killed |= state.Variables.Remove(local);
-            state.TryFacts.Remove(local);
+            killed |= state.RemoveValue(local);
+            state.RemoveFact(local);
         }
 
         foreach (var capture in region.CaptureIds)
         {
-            killed |= state.Variables.Remove(capture);
+            killed |= state.RemoveValue(capture);
         }
 
         if (killed)
@@ -668,11 +671,13 @@ internal sealed class OwnershipDataflow
     {
         // Values no variable can reach any more are dropped; those still owned leak here.
         List<int>? dead = null;
-        foreach (var pair in state.Resources)
+        var resources = state.Resources;
+        for (var position = 0; position < resources.End; position++)
         {
-            if (!state.IsReferenced(pair.Key))
+            var id = resources.IdAt(position);
+            if (id != ResourceMap.Removed && !state.IsReferenced(id))
             {
-                (dead ??= new List<int>()).Add(pair.Key);
+                (dead ??= new List<int>()).Add(id);
             }
         }
 
@@ -707,11 +712,14 @@ internal sealed class OwnershipDataflow
             }
         }
 
-        foreach (var pair in state.Resources)
+        var resources = state.Resources;
+        for (var position = 0; position < resources.End; position++)
         {
-            if ((pair.Value.Flags & Own.Held) != 0 && !handedOut.Contains(pair.Key))
+            var id = resources.IdAt(position);
+            var resource = resources.ValueAt(position);
+            if (id != ResourceMap.Removed && (resource.Flags & Own.Held) != 0 && !handedOut.Contains(id))
             {
-                ReportLeak(pair.Key, pair.Value, exceptional ? LeakReason.ExceptionExit : LeakReason.Exit, line);
+                ReportLeak(id, resource, exceptional ? LeakReason.ExceptionExit : LeakReason.Exit, line);
             }
         }
     }
@@ -804,11 +812,11 @@ internal sealed class OwnershipDataflow
                 Assign(state, capture.Id, value, null);
                 if (_tryResults.TryGetValue(Strip(capture.Value), out var facts))
                 {
-                    state.TryFacts[capture.Id] = facts;
+                    state.SetFact(capture.Id, facts);
                 }
                 else
                 {
-                    state.TryFacts.Remove(capture.Id);
+                    state.RemoveFact(capture.Id);
                 }
 
                 return ResourceSet.Empty;
@@ -999,13 +1007,9 @@ internal sealed class OwnershipDataflow
 
     private void Assign(OwnershipState state, object variable, ResourceSet value, string? name)
     {
-        if (value.IsEmpty)
+        state.SetValue(variable, value);
+        if (!value.IsEmpty)
         {
-            state.Variables.Remove(variable);
-        }
-        else
-        {
-            state.Variables[variable] = value;
             if (name is not null)
             {
                 foreach (var id in value.Ids)
@@ -1033,15 +1037,15 @@ internal sealed class OwnershipDataflow
             Assign(state, variable, value, (variable as ISymbol)?.Name);
             if (_tryResults.TryGetValue(Strip(assignment.Value), out var facts))
             {
-                state.TryFacts[variable] = facts;
+                state.SetFact(variable, facts);
             }
-            else if (Strip(assignment.Value) is IFlowCaptureReferenceOperation captured && state.TryFacts.TryGetValue(captured.Id, out var capturedFacts))
+            else if (Strip(assignment.Value) is IFlowCaptureReferenceOperation captured && state.TryGetFact(captured.Id, out var capturedFacts))
             {
-                state.TryFacts[variable] = capturedFacts;
+                state.SetFact(variable, capturedFacts);
             }
             else
             {
-                state.TryFacts.Remove(variable);
+                state.RemoveFact(variable);
             }
 
             return value;
@@ -1292,7 +1296,7 @@ internal sealed class OwnershipDataflow
         {
             case ILocalReferenceOperation local:
                 Assign(state, local.Local, created, local.Local.Name);
-                state.TryFacts.Remove(local.Local);
+                state.RemoveFact(local.Local);
                 break;
             case IParameterReferenceOperation parameter:
                 Assign(state, parameter.Parameter, created, parameter.Parameter.Name);
@@ -1384,15 +1388,7 @@ internal sealed class OwnershipDataflow
             }
 
             state.Resources[older] = previous;
-            foreach (var key in new List<object>(state.Variables.Keys))
-            {
-                state.Variables[key] = state.Variables[key].Replace(id, older);
-            }
-
-            foreach (var key in new List<object>(state.TryFacts.Keys))
-            {
-                state.TryFacts[key] = state.TryFacts[key].Replace(id, older);
-            }
+            state.Replace(id, older);
         }
 
         state.Resources[id] = new ResourceState { Flags = flags, Pool = pool };
@@ -1449,10 +1445,10 @@ internal sealed class OwnershipDataflow
             case IInvocationOperation when _tryResults.TryGetValue(condition, out var created):
                 return SetDefault(state, created, !sense);
 
-            case ILocalReferenceOperation local when state.TryFacts.TryGetValue(local.Local, out var facts):
+            case ILocalReferenceOperation local when state.TryGetFact(local.Local, out var facts):
                 return SetDefault(state, facts, !sense);
 
-            case IFlowCaptureReferenceOperation capture when state.TryFacts.TryGetValue(capture.Id, out var captured):
+            case IFlowCaptureReferenceOperation capture when state.TryGetFact(capture.Id, out var captured):
                 return SetDefault(state, captured, !sense);
 
             default:
@@ -1549,14 +1545,15 @@ internal sealed class OwnershipDataflow
 
     private void EscapeCaptured(OwnershipState state, ControlFlowGraph? graph)
     {
-        if (graph is null || state.Variables.Count == 0)
+        if (graph is null || !state.HasValues)
         {
             return;
         }
 
         foreach (var symbol in OwnershipAnalyzer.ReferencedSymbols(graph, _types))
         {
-            if (state.Variables.TryGetValue(symbol, out var value))
+            var value = state.ValueOf(symbol);
+            if (!value.IsEmpty)
             {
                 Escape(state, value);
             }
