@@ -69,20 +69,16 @@ public sealed class OwnershipAnalyzer : DiagnosticAnalyzer
     {
         var trackArrays = types.ArrayPool is not null
             && context.OperationBlocks.Length > 0
-            && ArrayRulesEnabled(context.Compilation, context.OperationBlocks[0].Syntax.SyntaxTree, context.CancellationToken);
+            && ArrayRulesEnabled(context.Compilation, context.OperationBlocks[0].Syntax.SyntaxTree, types, context.CancellationToken);
 
-        var seen = new HashSet<IOperation>();
-        foreach (var block in context.OperationBlocks)
+        var blocks = context.OperationBlocks;
+        for (var i = 0; i < blocks.Length; i++)
         {
             // For a method the blocks may be the body block under an IMethodBodyOperation: the graph is built
             // for the root, once.
-            var root = block;
-            while (root.Parent is not null)
-            {
-                root = root.Parent;
-            }
-
-            if (!seen.Add(root)
+            var block = blocks[i];
+            var root = RootOf(block);
+            if (SeenBefore(blocks, i, root)
                 || root is not (IMethodBodyOperation or IConstructorBodyOperation or IBlockOperation)
                 || !Touches(root, context.OwningSymbol, types, trackArrays))
             {
@@ -105,6 +101,30 @@ public sealed class OwnershipAnalyzer : DiagnosticAnalyzer
         }
     }
 
+    private static IOperation RootOf(IOperation operation)
+    {
+        while (operation.Parent is not null)
+        {
+            operation = operation.Parent;
+        }
+
+        return operation;
+    }
+
+    /// <summary>A method has one to three blocks: comparing roots beats hashing them into a set.</summary>
+    private static bool SeenBefore(ImmutableArray<IOperation> blocks, int index, IOperation root)
+    {
+        for (var i = 0; i < index; i++)
+        {
+            if (ReferenceEquals(RootOf(blocks[i]), root))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private static void AnalyzeGraph(
         ControlFlowGraph graph,
         IMethodSymbol? method,
@@ -114,19 +134,93 @@ public sealed class OwnershipAnalyzer : DiagnosticAnalyzer
         string? offContextApi,
         CancellationToken cancellationToken)
     {
-        new OwnershipDataflow(graph, method, types, reporter, trackArrays, offContextApi, cancellationToken).Run();
+        // Most methods are correct: a first run without messages proves it, and only a method where some check
+        // fired pays for the run that words the diagnostics.
+        var facts = new GraphFacts(graph, types);
+        var quick = new OwnershipDataflow(graph, method, types, facts.LocalPools, reporter, trackArrays, offContextApi, detailed: false, cancellationToken);
+        if (quick.Run() && quick.WouldReport)
+        {
+            new OwnershipDataflow(graph, method, types, facts.LocalPools, reporter, trackArrays, offContextApi, detailed: true, cancellationToken).Run();
+        }
 
-        var callbacks = FindOffContextCallbacks(graph, types);
+        if (graph.LocalFunctions.IsEmpty && facts.Lambdas is null)
+        {
+            return;
+        }
+
+        var callbacks = FindOffContextCallbacks(facts.Callbacks, types);
         foreach (var localFunction in graph.LocalFunctions)
         {
             callbacks.TryGetValue(localFunction, out var api);
             AnalyzeGraph(graph.GetLocalFunctionControlFlowGraph(localFunction), localFunction, types, reporter, trackArrays, offContextApi ?? api, cancellationToken);
         }
 
-        foreach (var lambda in AnonymousFunctions(graph))
+        if (facts.Lambdas is not null)
         {
-            callbacks.TryGetValue(lambda, out var api);
-            AnalyzeGraph(graph.GetAnonymousFunctionControlFlowGraph(lambda), lambda.Symbol, types, reporter, trackArrays, offContextApi ?? api, cancellationToken);
+            foreach (var lambda in facts.Lambdas)
+            {
+                callbacks.TryGetValue(lambda, out var api);
+                AnalyzeGraph(graph.GetAnonymousFunctionControlFlowGraph(lambda), lambda.Symbol, types, reporter, trackArrays, offContextApi ?? api, cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>
+    /// What one walk over a graph's operations finds: its lambdas and the callbacks (lambdas and local function
+    /// references) that may be handed to another thread, in the order they occur, and which pool locals are
+    /// assigned once from a <c>new</c> (for PP1005).
+    /// </summary>
+    private sealed class GraphFacts
+    {
+        private readonly OwnershipTypes _types;
+
+        public GraphFacts(ControlFlowGraph graph, OwnershipTypes types)
+        {
+            _types = types;
+            foreach (var block in graph.Blocks)
+            {
+                foreach (var operation in block.Operations)
+                {
+                    Walk(operation, inStatement: true);
+                }
+
+                if (block.BranchValue is { } branchValue)
+                {
+                    Walk(branchValue, inStatement: false);
+                }
+            }
+        }
+
+        public List<IFlowAnonymousFunctionOperation>? Lambdas { get; private set; }
+
+        public List<IOperation>? Callbacks { get; private set; }
+
+        public Dictionary<ILocalSymbol, object?>? LocalPools { get; private set; }
+
+        private void Walk(IOperation operation, bool inStatement)
+        {
+            switch (operation)
+            {
+                case IFlowAnonymousFunctionOperation lambda:
+                    (Lambdas ??= new List<IFlowAnonymousFunctionOperation>()).Add(lambda);
+                    (Callbacks ??= new List<IOperation>()).Add(lambda);
+                    break;
+                case IMethodReferenceOperation { Method.MethodKind: MethodKind.LocalFunction } reference:
+                    (Callbacks ??= new List<IOperation>()).Add(reference);
+                    break;
+                case ISimpleAssignmentOperation { Target: ILocalReferenceOperation local } assignment
+                    when inStatement && _types.IsPoolType(local.Local.Type):
+                    // Locals assigned exactly once, from a new: two of them are two different pools.
+                    var pools = LocalPools ??= new Dictionary<ILocalSymbol, object?>(SymbolEqualityComparer.Default);
+                    var value = OwnershipDataflow.Strip(assignment.Value);
+                    pools[local.Local] = pools.ContainsKey(local.Local) || value is not IObjectCreationOperation ? null : value;
+                    break;
+            }
+
+            foreach (var child in operation.ChildOperations)
+            {
+                Walk(child, inStatement);
+            }
         }
     }
 
@@ -173,7 +267,20 @@ public sealed class OwnershipAnalyzer : DiagnosticAnalyzer
     }
 
     /// <summary>PP1101–PP1103 are off by default: build nothing for them unless the user turned one on.</summary>
-    private static bool ArrayRulesEnabled(Compilation compilation, SyntaxTree tree, CancellationToken cancellationToken)
+    private static bool ArrayRulesEnabled(Compilation compilation, SyntaxTree tree, OwnershipTypes types, CancellationToken cancellationToken)
+    {
+        // Asked for every method: the answer is the same for all of a file's methods.
+        if (types.ArrayRulesByTree.TryGetValue(tree, out var known))
+        {
+            return known;
+        }
+
+        var enabled = ComputeArrayRulesEnabled(compilation, tree, cancellationToken);
+        types.ArrayRulesByTree.TryAdd(tree, enabled);
+        return enabled;
+    }
+
+    private static bool ComputeArrayRulesEnabled(Compilation compilation, SyntaxTree tree, CancellationToken cancellationToken)
     {
         foreach (var id in new[] { "PP1101", "PP1102", "PP1103" })
         {
@@ -226,25 +333,19 @@ public sealed class OwnershipAnalyzer : DiagnosticAnalyzer
         }
     }
 
-    private static IEnumerable<IFlowAnonymousFunctionOperation> AnonymousFunctions(ControlFlowGraph graph)
-    {
-        foreach (var operation in AllOperations(graph))
-        {
-            if (operation is IFlowAnonymousFunctionOperation lambda)
-            {
-                yield return lambda;
-            }
-        }
-    }
-
     /// <summary>
     /// Lambdas and local functions handed to an API that runs them on another thread (Task.Run, Parallel.For,
     /// ThreadPool, new Thread, timers, ContinueWith...), with the API's name for the message.
     /// </summary>
-    private static Dictionary<object, string> FindOffContextCallbacks(ControlFlowGraph graph, OwnershipTypes types)
+    private static Dictionary<object, string> FindOffContextCallbacks(List<IOperation>? candidates, OwnershipTypes types)
     {
         var result = new Dictionary<object, string>();
-        foreach (var operation in AllOperations(graph))
+        if (candidates is null)
+        {
+            return result;
+        }
+
+        foreach (var operation in candidates)
         {
             object? callback = operation switch
             {

@@ -16,6 +16,13 @@ namespace PagePool.Analyzers.Ownership;
 /// with its own continuation), with exception edges from calls inside <c>try</c> and from every <c>throw</c>.
 /// Diagnostics are reported in one last pass over the converged states, so intermediate states never leak out.
 /// </summary>
+/// <remarks>
+/// Nearly every method that touches a page is correct, so the analysis first runs without what only a message
+/// needs (lines, path notes) and notes whether any check could fire (<see cref="WouldReport"/>); only then is it run
+/// again in full, with the reporting pass. The first run's lattice (flags, variables, try facts, "an await ran") is
+/// the one the full run reaches, and the reporting pass re-evaluates each block from a state equal to the one its
+/// last visit saw in that lattice, so a check that fires there fired during the first run too.
+/// </remarks>
 internal sealed class OwnershipDataflow
 {
     private const int MaxBlockVisits = 20_000;
@@ -26,20 +33,23 @@ internal sealed class OwnershipDataflow
     private readonly OwnershipReporter _reporter;
     private readonly string? _offContextApi;
     private readonly bool _trackArrays;
+    private readonly bool _detailed;
     private readonly CancellationToken _cancellationToken;
 
     private readonly Dictionary<object, int> _siteIds = new();
+    private readonly VariableSlots _slots = new();
     private readonly List<Site> _sites = new();
     private readonly List<Frame> _frames = new() { default };
     private readonly Dictionary<(int Parent, object Anchor, int Index), int> _frameIds = new();
     private readonly Dictionary<long, OwnershipState> _inStates = new();
     private readonly SortedSet<long> _worklist = new();
     private readonly bool[] _blockInTry;
-    private readonly Dictionary<ILocalSymbol, object?> _localPoolInstances = new(SymbolEqualityComparer.Default);
+    private readonly Dictionary<ILocalSymbol, object?>? _localPoolInstances;
     private readonly Dictionary<IOperation, ResourceSet> _tryResults = new();
 
     private readonly HashSet<int> _reportedUses = new();
     private bool _reporting;
+    private bool _wouldReport;
     private int _currentContext;
     private BasicBlock _currentBlock = null!;
 
@@ -47,12 +57,16 @@ internal sealed class OwnershipDataflow
         ControlFlowGraph graph,
         IMethodSymbol? method,
         OwnershipTypes types,
+        Dictionary<ILocalSymbol, object?>? localPoolInstances,
         OwnershipReporter reporter,
         bool trackArrays,
         string? offContextApi,
+        bool detailed,
         CancellationToken cancellationToken)
     {
+        _localPoolInstances = localPoolInstances;
         _graph = graph;
+        _detailed = detailed;
         _trackArrays = trackArrays;
         _method = method;
         _types = types;
@@ -175,12 +189,19 @@ internal sealed class OwnershipDataflow
         Statement,
     }
 
-    /// <summary>Runs the analysis and reports what it finds. Returns false when it gave up (too large).</summary>
+    /// <summary>
+    /// True when some check fired on a state the analysis reached: a full (detailed) run may report something.
+    /// False means the full run reports nothing.
+    /// </summary>
+    public bool WouldReport => _wouldReport;
+
+    /// <summary>
+    /// Runs the analysis and, when detailed, reports what it finds. Returns false when it gave up (too large).
+    /// </summary>
     public bool Run()
     {
-        PrepareLocalPools();
         var entry = _graph.Blocks[0];
-        var initial = new OwnershipState();
+        var initial = new OwnershipState(_slots);
         if (_method is not null)
         {
             foreach (var parameter in _method.Parameters)
@@ -197,7 +218,7 @@ internal sealed class OwnershipDataflow
                 var id = site * 2;
                 var owned = parameter.RefKind == RefKind.None && _types.IsOwnedParameter(parameter);
                 initial.Resources[id] = new ResourceState { Flags = owned ? Own.Held : Own.Borrowed };
-                initial.Variables[parameter] = ResourceSet.Of(id);
+                initial.SetValue(parameter, ResourceSet.Of(id));
             }
         }
 
@@ -216,6 +237,11 @@ internal sealed class OwnershipDataflow
             Process(key);
         }
 
+        if (!_detailed || !_wouldReport)
+        {
+            return true;
+        }
+
         _reporting = true;
         foreach (var key in new List<long>(_inStates.Keys))
         {
@@ -228,7 +254,12 @@ internal sealed class OwnershipDataflow
 
     private static long Key(int ordinal, int context) => ((long)context << 32) | (uint)ordinal;
 
-    private void Merge(int ordinal, int context, OwnershipState state)
+    /// <summary>
+    /// Joins <paramref name="state"/> into the block's entry state. The first state to reach a block is kept as it
+    /// is, not copied: every caller is done with it, except where one state goes to several handlers
+    /// (<paramref name="shared"/>).
+    /// </summary>
+    private void Merge(int ordinal, int context, OwnershipState state, bool shared = false)
     {
         if (_reporting)
         {
@@ -245,7 +276,7 @@ internal sealed class OwnershipDataflow
         }
         else
         {
-            _inStates[key] = state.Clone();
+            _inStates[key] = shared ? state.Clone() : state;
             _worklist.Add(key);
         }
     }
@@ -285,13 +316,21 @@ internal sealed class OwnershipDataflow
                 var taken = state.Clone();
                 if (Refine(taken, branchValue, jumpWhen))
                 {
-                    Annotate(taken, line, SenseAsWritten(branchValue, jumpWhen));
+                    if (_detailed)
+                    {
+                        Annotate(taken, line, SenseAsWritten(branchValue, jumpWhen));
+                    }
+
                     FollowBranch(taken, conditional, context);
                 }
 
                 if (fallThrough is not null && Refine(state, branchValue, !jumpWhen))
                 {
-                    Annotate(state, line, SenseAsWritten(branchValue, !jumpWhen));
+                    if (_detailed)
+                    {
+                        Annotate(state, line, SenseAsWritten(branchValue, !jumpWhen));
+                    }
+
                     FollowBranch(state, fallThrough, context);
                 }
 
@@ -361,7 +400,7 @@ internal sealed class OwnershipDataflow
         _ => false,
     };
 
-    private static IOperation Strip(IOperation operation)
+    internal static IOperation Strip(IOperation operation)
     {
         while (operation is IConversionOperation { IsImplicit: true } or IConversionOperation { Conversion.IsNullable: true } or IParenthesizedOperation)
         {
@@ -404,13 +443,14 @@ internal sealed class OwnershipDataflow
 
     private void Annotate(OwnershipState state, int line, bool sense)
     {
-        foreach (var id in new List<int>(state.Resources.Keys))
+        var resources = state.Resources;
+        for (var position = 0; position < resources.End; position++)
         {
-            var resource = state.Resources[id];
-            if ((resource.Flags & Own.Held) != 0)
+            var resource = resources.ValueAt(position);
+            if (resources.IdAt(position) != ResourceMap.Removed && (resource.Flags & Own.Held) != 0)
             {
                 resource.Note = PathNote.Push(resource.Note, isException: false, line, sense);
-                state.Resources[id] = resource;
+                resources.SetAt(position, resource);
             }
         }
     }
@@ -514,13 +554,14 @@ internal sealed class OwnershipDataflow
             if (!noted && line > 0)
             {
                 noted = true;
-                foreach (var id in new List<int>(state.Resources.Keys))
+                var resources = state.Resources;
+                for (var position = 0; position < resources.End; position++)
                 {
-                    var resource = state.Resources[id];
-                    if ((resource.Flags & Own.Held) != 0)
+                    var resource = resources.ValueAt(position);
+                    if (resources.IdAt(position) != ResourceMap.Removed && (resource.Flags & Own.Held) != 0)
                     {
                         resource.Note = PathNote.Push(resource.Note, isException: true, line, sense: true);
-                        state.Resources[id] = resource;
+                        resources.SetAt(position, resource);
                     }
                 }
             }
@@ -553,7 +594,7 @@ internal sealed class OwnershipDataflow
                     for (var i = 1; i < parent.NestedRegions.Length; i++)
                     {
                         var handler = parent.NestedRegions[i];
-                        Merge(handler.FirstBlockOrdinal, context, state);
+                        Merge(handler.FirstBlockOrdinal, context, state, shared: true);
                         if (handler.Kind == ControlFlowRegionKind.Catch && CatchesEverything(handler.ExceptionType))
                         {
                             caughtAll = true;
@@ -598,13 +639,13 @@ internal sealed class OwnershipDataflow
         var killed = false;
         foreach (var local in region.Locals)
         {
-            killed |= state.Variables.Remove(local);
-            state.TryFacts.Remove(local);
+            killed |= state.RemoveValue(local);
+            state.RemoveFact(local);
         }
 
         foreach (var capture in region.CaptureIds)
         {
-            killed |= state.Variables.Remove(capture);
+            killed |= state.RemoveValue(capture);
         }
 
         if (killed)
@@ -613,7 +654,7 @@ internal sealed class OwnershipDataflow
         }
     }
 
-    private static int LineOfBranch(ControlFlowBranch branch)
+    private int LineOfBranch(ControlFlowBranch branch)
     {
         var source = branch.Source;
         if (source.BranchValue is { } value)
@@ -630,11 +671,13 @@ internal sealed class OwnershipDataflow
     {
         // Values no variable can reach any more are dropped; those still owned leak here.
         List<int>? dead = null;
-        foreach (var pair in state.Resources)
+        var resources = state.Resources;
+        for (var position = 0; position < resources.End; position++)
         {
-            if (!state.IsReferenced(pair.Key))
+            var id = resources.IdAt(position);
+            if (id != ResourceMap.Removed && !state.IsReferenced(id))
             {
-                (dead ??= new List<int>()).Add(pair.Key);
+                (dead ??= new List<int>()).Add(id);
             }
         }
 
@@ -669,11 +712,14 @@ internal sealed class OwnershipDataflow
             }
         }
 
-        foreach (var pair in state.Resources)
+        var resources = state.Resources;
+        for (var position = 0; position < resources.End; position++)
         {
-            if ((pair.Value.Flags & Own.Held) != 0 && !handedOut.Contains(pair.Key))
+            var id = resources.IdAt(position);
+            var resource = resources.ValueAt(position);
+            if (id != ResourceMap.Removed && (resource.Flags & Own.Held) != 0 && !handedOut.Contains(id))
             {
-                ReportLeak(pair.Key, pair.Value, exceptional ? LeakReason.ExceptionExit : LeakReason.Exit, line);
+                ReportLeak(id, resource, exceptional ? LeakReason.ExceptionExit : LeakReason.Exit, line);
             }
         }
     }
@@ -682,6 +728,7 @@ internal sealed class OwnershipDataflow
     {
         if (!_reporting)
         {
+            _wouldReport = true;
             return;
         }
 
@@ -765,11 +812,11 @@ internal sealed class OwnershipDataflow
                 Assign(state, capture.Id, value, null);
                 if (_tryResults.TryGetValue(Strip(capture.Value), out var facts))
                 {
-                    state.TryFacts[capture.Id] = facts;
+                    state.SetFact(capture.Id, facts);
                 }
                 else
                 {
-                    state.TryFacts.Remove(capture.Id);
+                    state.RemoveFact(capture.Id);
                 }
 
                 return ResourceSet.Empty;
@@ -852,7 +899,8 @@ internal sealed class OwnershipDataflow
                 MayThrow(state, operation);
                 if (state.AwaitLine == 0)
                 {
-                    state.AwaitLine = LineOf(operation);
+                    // Not just for messages: whether an await ran is part of the state.
+                    state.AwaitLine = ComputeLine(operation);
                 }
 
                 return _types.IsPage(awaitOperation.Type)
@@ -918,7 +966,17 @@ internal sealed class OwnershipDataflow
     private ResourceSet Read(OwnershipState state, object variable, string? name, IOperation operation, Mode mode)
     {
         var value = state.ValueOf(variable);
-        if (mode == Mode.Use && _reporting && !value.IsEmpty)
+        if (mode == Mode.Use && !_reporting && !value.IsEmpty)
+        {
+            foreach (var id in value.Ids)
+            {
+                if ((state.Get(id).Flags & Own.Released) != 0)
+                {
+                    _wouldReport = true;
+                }
+            }
+        }
+        else if (mode == Mode.Use && _reporting && !value.IsEmpty)
         {
             foreach (var id in value.Ids)
             {
@@ -949,13 +1007,9 @@ internal sealed class OwnershipDataflow
 
     private void Assign(OwnershipState state, object variable, ResourceSet value, string? name)
     {
-        if (value.IsEmpty)
+        state.SetValue(variable, value);
+        if (!value.IsEmpty)
         {
-            state.Variables.Remove(variable);
-        }
-        else
-        {
-            state.Variables[variable] = value;
             if (name is not null)
             {
                 foreach (var id in value.Ids)
@@ -983,15 +1037,15 @@ internal sealed class OwnershipDataflow
             Assign(state, variable, value, (variable as ISymbol)?.Name);
             if (_tryResults.TryGetValue(Strip(assignment.Value), out var facts))
             {
-                state.TryFacts[variable] = facts;
+                state.SetFact(variable, facts);
             }
-            else if (Strip(assignment.Value) is IFlowCaptureReferenceOperation captured && state.TryFacts.TryGetValue(captured.Id, out var capturedFacts))
+            else if (Strip(assignment.Value) is IFlowCaptureReferenceOperation captured && state.TryGetFact(captured.Id, out var capturedFacts))
             {
-                state.TryFacts[variable] = capturedFacts;
+                state.SetFact(variable, capturedFacts);
             }
             else
             {
-                state.TryFacts.Remove(variable);
+                state.RemoveFact(variable);
             }
 
             return value;
@@ -1242,7 +1296,7 @@ internal sealed class OwnershipDataflow
         {
             case ILocalReferenceOperation local:
                 Assign(state, local.Local, created, local.Local.Name);
-                state.TryFacts.Remove(local.Local);
+                state.RemoveFact(local.Local);
                 break;
             case IParameterReferenceOperation parameter:
                 Assign(state, parameter.Parameter, created, parameter.Parameter.Name);
@@ -1266,7 +1320,11 @@ internal sealed class OwnershipDataflow
         foreach (var id in value.Ids)
         {
             var resource = state.Get(id);
-            if (checkTwice && _reporting && (resource.Flags & Own.Released) != 0)
+            if (checkTwice && !_reporting && (resource.Flags & Own.Released) != 0)
+            {
+                _wouldReport = true;
+            }
+            else if (checkTwice && _reporting && (resource.Flags & Own.Released) != 0)
             {
                 var site = _sites[id / 2];
                 var isPage = site.Kind == ResourceKind.Page;
@@ -1310,7 +1368,7 @@ internal sealed class OwnershipDataflow
 
     private ResourceSet NewResource(OwnershipState state, IOperation operation, Own flags, ResourceKind kind, PoolIdentity? pool, string origin)
     {
-        var site = GetSite(operation, operation.Syntax.GetLocation(), kind, origin, isParameter: false);
+        var site = GetSite(operation, location: null, kind, origin, isParameter: false);
         var id = site * 2;
         if (state.Resources.TryGetValue(id, out var previous) && state.IsReferenced(id))
         {
@@ -1330,27 +1388,20 @@ internal sealed class OwnershipDataflow
             }
 
             state.Resources[older] = previous;
-            foreach (var key in new List<object>(state.Variables.Keys))
-            {
-                state.Variables[key] = state.Variables[key].Replace(id, older);
-            }
-
-            foreach (var key in new List<object>(state.TryFacts.Keys))
-            {
-                state.TryFacts[key] = state.TryFacts[key].Replace(id, older);
-            }
+            state.Replace(id, older);
         }
 
         state.Resources[id] = new ResourceState { Flags = flags, Pool = pool };
         return ResourceSet.Of(id);
     }
 
-    private int GetSite(object key, Location location, ResourceKind kind, string origin, bool isParameter)
+    /// <summary>The site of <paramref name="key"/>; its location is the operation's syntax unless given.</summary>
+    private int GetSite(object key, Location? location, ResourceKind kind, string origin, bool isParameter)
     {
         if (!_siteIds.TryGetValue(key, out var site))
         {
             site = _sites.Count;
-            _sites.Add(new Site(location, kind, origin, isParameter));
+            _sites.Add(new Site(location ?? ((IOperation)key).Syntax.GetLocation(), kind, origin, isParameter));
             _siteIds[key] = site;
         }
 
@@ -1394,10 +1445,10 @@ internal sealed class OwnershipDataflow
             case IInvocationOperation when _tryResults.TryGetValue(condition, out var created):
                 return SetDefault(state, created, !sense);
 
-            case ILocalReferenceOperation local when state.TryFacts.TryGetValue(local.Local, out var facts):
+            case ILocalReferenceOperation local when state.TryGetFact(local.Local, out var facts):
                 return SetDefault(state, facts, !sense);
 
-            case IFlowCaptureReferenceOperation capture when state.TryFacts.TryGetValue(capture.Id, out var captured):
+            case IFlowCaptureReferenceOperation capture when state.TryGetFact(capture.Id, out var captured):
                 return SetDefault(state, captured, !sense);
 
             default:
@@ -1494,14 +1545,15 @@ internal sealed class OwnershipDataflow
 
     private void EscapeCaptured(OwnershipState state, ControlFlowGraph? graph)
     {
-        if (graph is null || state.Variables.Count == 0)
+        if (graph is null || !state.HasValues)
         {
             return;
         }
 
         foreach (var symbol in OwnershipAnalyzer.ReferencedSymbols(graph, _types))
         {
-            if (state.Variables.TryGetValue(symbol, out var value))
+            var value = state.ValueOf(symbol);
+            if (!value.IsEmpty)
             {
                 Escape(state, value);
             }
@@ -1528,6 +1580,7 @@ internal sealed class OwnershipDataflow
     {
         if (!_reporting)
         {
+            _wouldReport |= _offContextApi is not null || state.AwaitLine != 0;
             return;
         }
 
@@ -1549,16 +1602,17 @@ internal sealed class OwnershipDataflow
 
     private void CheckSamePool(OwnershipState state, ResourceSet value, PoolIdentity target, IArgumentOperation argument)
     {
-        if (!_reporting)
-        {
-            return;
-        }
-
         foreach (var id in value.Ids)
         {
             var resource = state.Get(id);
             if (resource.Pool is { } source && (resource.Flags & Own.Released) == 0 && source.IsKnownDifferent(target))
             {
+                if (!_reporting)
+                {
+                    _wouldReport = true;
+                    return;
+                }
+
                 var name = NameOf(argument.Value) ?? _sites[id / 2].Name ?? "?";
                 _reporter.Report(
                     OwnershipDescriptors.PageRecycledToOtherPool,
@@ -1577,18 +1631,18 @@ internal sealed class OwnershipDataflow
         }
 
         var type = instance.Type!;
-        var typeName = type.Name;
         switch (Strip(instance))
         {
             case ILocalReferenceOperation local:
-                _localPoolInstances.TryGetValue(local.Local, out var created);
-                return new PoolIdentity(type, created, $"'{local.Local.Name}' ({typeName})");
+                object? created = null;
+                _localPoolInstances?.TryGetValue(local.Local, out created);
+                return new PoolIdentity(type, created, PoolIdentity.Named, local.Local.Name);
             case IFieldReferenceOperation field:
-                return new PoolIdentity(type, IsDistinctInstanceField(field.Field) ? field.Field : null, $"'{field.Field.Name}' ({typeName})");
+                return new PoolIdentity(type, IsDistinctInstanceField(field.Field) ? field.Field : null, PoolIdentity.Named, field.Field.Name);
             case IInstanceReferenceOperation:
-                return new PoolIdentity(type, null, $"this ({typeName})");
+                return new PoolIdentity(type, null, PoolIdentity.This, null);
             default:
-                return new PoolIdentity(type, null, $"a {typeName}");
+                return new PoolIdentity(type, null, PoolIdentity.Other, null);
         }
     }
 
@@ -1606,27 +1660,12 @@ internal sealed class OwnershipDataflow
         };
     }
 
-    /// <summary>Locals assigned exactly once, from a <c>new</c>: two of them are two different pools.</summary>
-    private void PrepareLocalPools()
-    {
-        foreach (var block in _graph.Blocks)
-        {
-            foreach (var operation in block.Operations)
-            {
-                foreach (var node in operation.DescendantsAndSelf())
-                {
-                    if (node is ISimpleAssignmentOperation { Target: ILocalReferenceOperation local } assignment
-                        && _types.IsPoolType(local.Local.Type))
-                    {
-                        var value = Strip(assignment.Value);
-                        _localPoolInstances[local.Local] = _localPoolInstances.ContainsKey(local.Local) || value is not IObjectCreationOperation
-                            ? null
-                            : value;
-                    }
-                }
-            }
-        }
-    }
+    /// <summary>The line, for messages and path notes only: 0 in the first, undetailed run, which needs neither.</summary>
+    private int LineOf(IOperation operation) => _detailed ? ComputeLine(operation) : 0;
 
-    private static int LineOf(IOperation operation) => operation.Syntax.GetLocation().GetLineSpan().StartLinePosition.Line + 1;
+    private static int ComputeLine(IOperation operation)
+    {
+        var syntax = operation.Syntax;
+        return syntax.SyntaxTree.GetLineSpan(syntax.Span).StartLinePosition.Line + 1;
+    }
 }

@@ -96,11 +96,20 @@ internal sealed class PathNote
 /// <summary>The identity of a pool, as far as it is known: its type, and the instance when it can be told apart.</summary>
 internal sealed class PoolIdentity : IEquatable<PoolIdentity>
 {
-    public PoolIdentity(ITypeSymbol type, object? instance, string display)
+    public const int Named = 0;
+    public const int This = 1;
+    public const int Other = 2;
+
+    private readonly int _shape;
+    private readonly string? _name;
+
+    // shape: Named (a local or field called name), This, or Other; the words are built only for a message.
+    public PoolIdentity(ITypeSymbol type, object? instance, int shape, string? name)
     {
         Type = type;
         Instance = instance;
-        Display = display;
+        _shape = shape;
+        _name = name;
     }
 
     public ITypeSymbol Type { get; }
@@ -108,7 +117,13 @@ internal sealed class PoolIdentity : IEquatable<PoolIdentity>
     /// <summary>The creation operation or the readonly field that holds the instance; null when unknown.</summary>
     public object? Instance { get; }
 
-    public string Display { get; }
+    /// <summary>How a message names the pool (built only for a message).</summary>
+    public string Display => _shape switch
+    {
+        Named => $"'{_name}' ({Type.Name})",
+        This => $"this ({Type.Name})",
+        _ => $"a {Type.Name}",
+    };
 
     public bool Equals(PoolIdentity? other) =>
         other is not null
@@ -174,7 +189,18 @@ internal readonly struct ResourceSet : IEquatable<ResourceSet>
 
     public int[] Ids => _ids ?? NoIds;
 
-    public static ResourceSet Of(int id) => new(new[] { id });
+    /// <summary>The set of one id; the sets of small ids are shared (a set is never changed in place).</summary>
+    public static ResourceSet Of(int id)
+    {
+        if ((uint)id >= (uint)Singles.Length)
+        {
+            return new(new[] { id });
+        }
+
+        return new(Singles[id] ??= new[] { id });
+    }
+
+    private static readonly int[]?[] Singles = new int[]?[256];
 
     public bool Contains(int id) => _ids is not null && Array.BinarySearch(_ids, id) >= 0;
 
@@ -283,31 +309,222 @@ internal sealed class VariableComparer : IEqualityComparer<object>
 }
 
 /// <summary>
+/// The variables one dataflow run tracks, numbered in the order they first hold a value, so that a state keeps
+/// them in an array: copying a state copies an array instead of rehashing a dictionary.
+/// </summary>
+internal sealed class VariableSlots
+{
+    private readonly Dictionary<object, int> _slots = new(VariableComparer.Instance);
+
+    public int Count => _slots.Count;
+
+    public bool TryGet(object variable, out int slot) => _slots.TryGetValue(variable, out slot);
+
+    public int GetOrAdd(object variable)
+    {
+        if (!_slots.TryGetValue(variable, out var slot))
+        {
+            slot = _slots.Count;
+            _slots.Add(variable, slot);
+        }
+
+        return slot;
+    }
+}
+
+/// <summary>
+/// The states of the tracked values, by id. Enumerated in exactly the order a
+/// <c>Dictionary&lt;int, ResourceState&gt;</c> enumerates (insertion order; a removed entry's place taken by the
+/// next insertion, the last freed first; a copy compacted), because when two values of one site leak at the
+/// same place, the first one enumerated words the message. A method tracks a handful of values: a linear
+/// search beats hashing, and a copy is two array copies.
+/// </summary>
+internal sealed class ResourceMap
+{
+    /// <summary>The id of a removed entry.</summary>
+    public const int Removed = -1;
+
+    private static readonly int[] NoIds = Array.Empty<int>();
+    private static readonly ResourceState[] NoValues = Array.Empty<ResourceState>();
+
+    private int[] _ids;
+    private ResourceState[] _values;
+    private int _end;
+    private int[]? _free;
+    private int _freeCount;
+
+    public ResourceMap()
+    {
+        _ids = NoIds;
+        _values = NoValues;
+    }
+
+    /// <summary>A compacted copy of <paramref name="other"/>.</summary>
+    public ResourceMap(ResourceMap other)
+    {
+        var count = other._end - other._freeCount;
+        if (count == 0)
+        {
+            _ids = NoIds;
+            _values = NoValues;
+            return;
+        }
+
+        _ids = new int[count];
+        _values = new ResourceState[count];
+        if (other._freeCount == 0)
+        {
+            Array.Copy(other._ids, _ids, count);
+            Array.Copy(other._values, _values, count);
+        }
+        else
+        {
+            var n = 0;
+            for (var i = 0; i < other._end; i++)
+            {
+                if (other._ids[i] != Removed)
+                {
+                    _ids[n] = other._ids[i];
+                    _values[n] = other._values[i];
+                    n++;
+                }
+            }
+        }
+
+        _end = count;
+    }
+
+    /// <summary>One past the last entry position; positions below it hold an id or <see cref="Removed"/>.</summary>
+    public int End => _end;
+
+    public int IdAt(int position) => _ids[position];
+
+    public ResourceState ValueAt(int position) => _values[position];
+
+    public void SetAt(int position, ResourceState value) => _values[position] = value;
+
+    public bool ContainsKey(int id) => IndexOf(id) >= 0;
+
+    public bool TryGetValue(int id, out ResourceState value)
+    {
+        var index = IndexOf(id);
+        if (index < 0)
+        {
+            value = default;
+            return false;
+        }
+
+        value = _values[index];
+        return true;
+    }
+
+    public ResourceState this[int id]
+    {
+        get
+        {
+            var index = IndexOf(id);
+            if (index < 0)
+            {
+                throw new KeyNotFoundException();
+            }
+
+            return _values[index];
+        }
+
+        set
+        {
+            var index = IndexOf(id);
+            if (index >= 0)
+            {
+                _values[index] = value;
+                return;
+            }
+
+            if (_freeCount > 0)
+            {
+                index = _free![--_freeCount];
+            }
+            else
+            {
+                if (_end == _ids.Length)
+                {
+                    var size = _ids.Length == 0 ? 4 : _ids.Length * 2;
+                    Array.Resize(ref _ids, size);
+                    Array.Resize(ref _values, size);
+                }
+
+                index = _end++;
+            }
+
+            _ids[index] = id;
+            _values[index] = value;
+        }
+    }
+
+    public bool Remove(int id)
+    {
+        var index = IndexOf(id);
+        if (index < 0)
+        {
+            return false;
+        }
+
+        _ids[index] = Removed;
+        _values[index] = default;
+        if (_free is null || _freeCount == _free.Length)
+        {
+            Array.Resize(ref _free, _free is null ? 4 : _free.Length * 2);
+        }
+
+        _free[_freeCount++] = index;
+        return true;
+    }
+
+    private int IndexOf(int id)
+    {
+        var ids = _ids;
+        for (var i = 0; i < _end; i++)
+        {
+            if (ids[i] == id)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+}
+
+/// <summary>
 /// The abstract state at a program point: which tracked values each variable may hold, what may be true of each
 /// value, whether an <c>await</c> may have run, and which bool locals hold the result of a TryAllocPage-shaped call.
+/// A variable with no value and a variable without a fact are empty sets (a held value or fact is never empty).
 /// </summary>
 internal sealed class OwnershipState
 {
-    public OwnershipState()
+    private static readonly ResourceSet[] NoSets = Array.Empty<ResourceSet>();
+
+    private readonly VariableSlots _slots;
+    private ResourceSet[] _values;
+    private ResourceSet[]? _facts;
+
+    public OwnershipState(VariableSlots slots)
     {
-        Variables = new Dictionary<object, ResourceSet>(VariableComparer.Instance);
-        Resources = new Dictionary<int, ResourceState>();
-        TryFacts = new Dictionary<object, ResourceSet>(VariableComparer.Instance);
+        _slots = slots;
+        _values = NoSets;
+        Resources = new ResourceMap();
     }
 
     private OwnershipState(OwnershipState other)
     {
-        Variables = new Dictionary<object, ResourceSet>(other.Variables, VariableComparer.Instance);
-        Resources = new Dictionary<int, ResourceState>(other.Resources);
-        TryFacts = new Dictionary<object, ResourceSet>(other.TryFacts, VariableComparer.Instance);
+        _slots = other._slots;
+        _values = other._values.Length == 0 ? NoSets : (ResourceSet[])other._values.Clone();
+        _facts = other._facts is null ? null : (ResourceSet[])other._facts.Clone();
+        Resources = new ResourceMap(other.Resources);
         AwaitLine = other.AwaitLine;
     }
 
-    public Dictionary<object, ResourceSet> Variables { get; }
-
-    public Dictionary<int, ResourceState> Resources { get; }
-
-    public Dictionary<object, ResourceSet> TryFacts { get; }
+    public ResourceMap Resources { get; }
 
     /// <summary>The line of an <c>await</c> some path went through; 0 when none.</summary>
     public int AwaitLine { get; set; }
@@ -316,11 +533,89 @@ internal sealed class OwnershipState
 
     public ResourceState Get(int id) => Resources.TryGetValue(id, out var state) ? state : ResourceState.Absent;
 
-    public ResourceSet ValueOf(object variable) => Variables.TryGetValue(variable, out var value) ? value : ResourceSet.Empty;
+    public ResourceSet ValueOf(object variable) =>
+        _slots.TryGet(variable, out var slot) && slot < _values.Length ? _values[slot] : ResourceSet.Empty;
+
+    /// <summary>True when some variable holds a value.</summary>
+    public bool HasValues
+    {
+        get
+        {
+            foreach (var value in _values)
+            {
+                if (!value.IsEmpty)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>Sets what <paramref name="variable"/> holds; an empty set forgets it.</summary>
+    public void SetValue(object variable, ResourceSet value)
+    {
+        if (value.IsEmpty)
+        {
+            RemoveValue(variable);
+            return;
+        }
+
+        var slot = _slots.GetOrAdd(variable);
+        Set(ref _values, slot, value);
+    }
+
+    /// <summary>Forgets what <paramref name="variable"/> holds; true when it held something.</summary>
+    public bool RemoveValue(object variable) => Remove(_values, variable);
+
+    public bool TryGetFact(object variable, out ResourceSet facts)
+    {
+        facts = _facts is not null && _slots.TryGet(variable, out var slot) && slot < _facts.Length ? _facts[slot] : ResourceSet.Empty;
+        return !facts.IsEmpty;
+    }
+
+    public void SetFact(object variable, ResourceSet facts)
+    {
+        if (facts.IsEmpty)
+        {
+            RemoveFact(variable);
+            return;
+        }
+
+        var slot = _slots.GetOrAdd(variable);
+        _facts ??= NoSets;
+        Set(ref _facts, slot, facts);
+    }
+
+    public void RemoveFact(object variable)
+    {
+        if (_facts is not null)
+        {
+            Remove(_facts, variable);
+        }
+    }
+
+    /// <summary>Every variable and fact that names <paramref name="from"/> names <paramref name="to"/> instead.</summary>
+    public void Replace(int from, int to)
+    {
+        for (var i = 0; i < _values.Length; i++)
+        {
+            _values[i] = _values[i].Replace(from, to);
+        }
+
+        if (_facts is not null)
+        {
+            for (var i = 0; i < _facts.Length; i++)
+            {
+                _facts[i] = _facts[i].Replace(from, to);
+            }
+        }
+    }
 
     public bool IsReferenced(int id)
     {
-        foreach (var value in Variables.Values)
+        foreach (var value in _values)
         {
             if (value.Contains(id))
             {
@@ -331,91 +626,105 @@ internal sealed class OwnershipState
         return false;
     }
 
+    private void Set(ref ResourceSet[] sets, int slot, ResourceSet value)
+    {
+        if (slot >= sets.Length)
+        {
+            Array.Resize(ref sets, Math.Max(_slots.Count, Math.Max(4, slot + 1)));
+        }
+
+        sets[slot] = value;
+    }
+
+    private bool Remove(ResourceSet[] sets, object variable)
+    {
+        if (!_slots.TryGet(variable, out var slot) || slot >= sets.Length || sets[slot].IsEmpty)
+        {
+            return false;
+        }
+
+        sets[slot] = ResourceSet.Empty;
+        return true;
+    }
+
     /// <summary>Joins <paramref name="other"/> into this state; true when anything the lattice compares changed.</summary>
     public bool JoinWith(OwnershipState other)
     {
         var changed = false;
-        foreach (var pair in other.Variables)
+        for (var slot = 0; slot < other._values.Length; slot++)
         {
-            if (Variables.TryGetValue(pair.Key, out var mine))
+            var theirs = other._values[slot];
+            if (theirs.IsEmpty)
             {
-                var union = mine.Union(pair.Value);
-                if (!union.Equals(mine))
+                continue;
+            }
+
+            var mine = slot < _values.Length ? _values[slot] : ResourceSet.Empty;
+            if (mine.IsEmpty)
+            {
+                Set(ref _values, slot, theirs);
+                changed = true;
+                continue;
+            }
+
+            var union = mine.Union(theirs);
+            if (!union.Equals(mine))
+            {
+                _values[slot] = union;
+                changed = true;
+            }
+        }
+
+        // This state's values first, in its order; then the other's new ones, in the other's order.
+        var end = Resources.End;
+        for (var position = 0; position < end; position++)
+        {
+            var id = Resources.IdAt(position);
+            if (id == ResourceMap.Removed)
+            {
+                continue;
+            }
+
+            var mine = Resources.ValueAt(position);
+            var hasTheirs = other.Resources.TryGetValue(id, out var theirs);
+            var joined = Join(mine, hasMine: true, hasTheirs ? theirs : ResourceState.Absent, hasTheirs);
+            if (joined.Flags != mine.Flags)
+            {
+                changed = true;
+            }
+
+            Resources.SetAt(position, joined);
+        }
+
+        for (var position = 0; position < other.Resources.End; position++)
+        {
+            var id = other.Resources.IdAt(position);
+            if (id == ResourceMap.Removed || Resources.ContainsKey(id))
+            {
+                continue;
+            }
+
+            Resources[id] = Join(ResourceState.Absent, hasMine: false, other.Resources.ValueAt(position), hasTheirs: true);
+            changed = true;
+        }
+
+        if (_facts is not null)
+        {
+            for (var slot = 0; slot < _facts.Length; slot++)
+            {
+                var mine = _facts[slot];
+                if (mine.IsEmpty)
                 {
-                    Variables[pair.Key] = union;
+                    continue;
+                }
+
+                var theirs = other._facts is not null && slot < other._facts.Length ? other._facts[slot] : ResourceSet.Empty;
+                if (theirs.IsEmpty || !theirs.Equals(mine))
+                {
+                    _facts[slot] = ResourceSet.Empty;
                     changed = true;
                 }
             }
-            else
-            {
-                Variables[pair.Key] = pair.Value;
-                changed = true;
-            }
-        }
-
-        var ids = new List<int>(Resources.Keys);
-        foreach (var id in other.Resources.Keys)
-        {
-            if (!Resources.ContainsKey(id))
-            {
-                ids.Add(id);
-            }
-        }
-
-        foreach (var id in ids)
-        {
-            var hasMine = Resources.TryGetValue(id, out var mine);
-            var hasTheirs = other.Resources.TryGetValue(id, out var theirs);
-            if (!hasMine)
-            {
-                mine = ResourceState.Absent;
-            }
-
-            if (!hasTheirs)
-            {
-                theirs = ResourceState.Absent;
-            }
-
-            var joined = mine;
-            joined.Flags = mine.Flags | theirs.Flags;
-            joined.Note = (mine.Flags & Own.Held) != 0
-                ? ((theirs.Flags & Own.Held) != 0 ? PathNote.Merge(mine.Note, theirs.Note) : mine.Note)
-                : theirs.Note;
-            if (joined.ReleaseLine == 0)
-            {
-                joined.ReleaseLine = theirs.ReleaseLine;
-                joined.ReleaseKind = theirs.ReleaseKind;
-            }
-
-            joined.Pool = hasMine && hasTheirs
-                ? (Equals(mine.Pool, theirs.Pool) ? mine.Pool : null)
-                : (hasMine ? mine.Pool : theirs.Pool);
-
-            if (!hasMine || joined.Flags != mine.Flags)
-            {
-                changed = true;
-            }
-
-            Resources[id] = joined;
-        }
-
-        List<object>? dropFacts = null;
-        foreach (var pair in TryFacts)
-        {
-            if (!other.TryFacts.TryGetValue(pair.Key, out var theirs) || !theirs.Equals(pair.Value))
-            {
-                (dropFacts ??= new List<object>()).Add(pair.Key);
-            }
-        }
-
-        if (dropFacts is not null)
-        {
-            foreach (var key in dropFacts)
-            {
-                TryFacts.Remove(key);
-            }
-
-            changed = true;
         }
 
         if (AwaitLine == 0 && other.AwaitLine != 0)
@@ -425,5 +734,24 @@ internal sealed class OwnershipState
         }
 
         return changed;
+    }
+
+    private static ResourceState Join(ResourceState mine, bool hasMine, ResourceState theirs, bool hasTheirs)
+    {
+        var joined = mine;
+        joined.Flags = mine.Flags | theirs.Flags;
+        joined.Note = (mine.Flags & Own.Held) != 0
+            ? ((theirs.Flags & Own.Held) != 0 ? PathNote.Merge(mine.Note, theirs.Note) : mine.Note)
+            : theirs.Note;
+        if (joined.ReleaseLine == 0)
+        {
+            joined.ReleaseLine = theirs.ReleaseLine;
+            joined.ReleaseKind = theirs.ReleaseKind;
+        }
+
+        joined.Pool = hasMine && hasTheirs
+            ? (Equals(mine.Pool, theirs.Pool) ? mine.Pool : null)
+            : (hasMine ? mine.Pool : theirs.Pool);
+        return joined;
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using System.Runtime.CompilerServices;
 using Microsoft.CodeAnalysis;
@@ -65,6 +66,9 @@ internal sealed class OwnershipTypes
 
     /// <summary>The locals and parameters each lambda or local function graph mentions (computed once per graph).</summary>
     public ConditionalWeakTable<ControlFlowGraph, ISymbol[]> ReferencedSymbolsCache { get; } = new();
+
+    /// <summary>Whether PP1101–PP1103 are on, per file (the same for all of a file's methods).</summary>
+    public ConcurrentDictionary<SyntaxTree, bool> ArrayRulesByTree { get; } = new();
 
     /// <summary>True when there is anything at all to check in this compilation.</summary>
     public bool HasAnything => Page is not null || ArrayPool is not null;
