@@ -174,7 +174,7 @@ namespace PagePool.Generators
                     int n = (int)(counters.CachePushes - pops) - 1;
                     if ((uint)n < (uint)__pp_CacheSize{{(checkOwner ? " && __pp_owner.IsOwnerStack()" : string.Empty)}})
                     {
-                        int id = {{Unsafe}}.Add(ref {{Unsafe}}.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n);
+                        int id = {{Unsafe}}.Add(ref {{Unsafe}}.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n + __pp_CachePad);
                         ref {{SlotT}} slot = ref {{Unsafe}}.Add(ref {{MemoryMarshal}}.GetArrayDataReference(__pp_slots!), (nuint)(uint)id);
                         if (slot.State == {{State}}.Idle)
                         {
@@ -217,6 +217,10 @@ namespace PagePool.Generators
                     private const int __pp_MaxLength = {{Int(o.MaxLength)}};
                     private const int __pp_CacheSize = {{Int(o.CacheSize)}};
                     private const int __pp_RefillBatch = {{Int(o.RefillBatch)}};
+
+                    // 64 bytes of ids on each side of the alloc cache: a refill writes the cache's first entries, which would
+                    // otherwise share a cache line with the fields every recycling thread reads (__pp_core, __pp_slots).
+                    private const int __pp_CachePad = 16;
 
                     #if DEBUG
                     private const bool __pp_Poison = true;
@@ -381,7 +385,7 @@ namespace PagePool.Generators
                         __pp_owner.Capture();
                         {{SlotT}}[] slots = __pp_core.Slots;
                         __pp_slots = slots;
-                        global::System.Span<int> cache = __pp_cache;
+                        global::System.Span<int> cache = ((global::System.Span<int>)__pp_cache).Slice(__pp_CachePad, __pp_CacheSize);
                         ref {{CountersT}} counters = ref __pp_core.Owner;
                         int n = counters.CacheCount;
                         bool refilled = false;
@@ -679,7 +683,7 @@ namespace PagePool.Generators
                         int n = (int)(pushes - counters.CachePops);
                         if ((uint)n < (uint)__pp_CacheSize)
                         {
-                            {{Unsafe}}.Add(ref {{Unsafe}}.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n) = id;
+                            {{Unsafe}}.Add(ref {{Unsafe}}.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n + __pp_CachePad) = id;
                             counters.CachePushes = pushes + 1; // the push is the recycle_cached count
                             return true;
                         }
@@ -898,7 +902,7 @@ namespace PagePool.Generators
                         int n = __pp_core.Owner.CacheCount;
                         __pp_core.Owner.SetCacheCount(-1);
                         {{SlotT}}[] slots = __pp_core.Slots;
-                        global::System.Span<int> cache = __pp_cache;
+                        global::System.Span<int> cache = ((global::System.Span<int>)__pp_cache).Slice(__pp_CachePad, __pp_CacheSize);
                         for (int i = 0; i < n; i++)
                         {
                             int id = cache[i];
@@ -1002,9 +1006,10 @@ namespace PagePool.Generators
                         public override void RecycleShared({{PageT}} page) => __pp_pool.__pp_RecycleShared(page);
                     }
 
-                    // The alloc cache's storage: CacheSize page ids inline in the pool object (no array, no bounds checks).
+                    // The alloc cache's storage: CacheSize page ids inline in the pool object (no array, no bounds checks),
+                    // between two cache lines of padding (see __pp_CachePad).
                     {{gen}}
-                    [global::System.Runtime.CompilerServices.InlineArray({{Int(o.CacheSize)}})]
+                    [global::System.Runtime.CompilerServices.InlineArray(__pp_CachePad + __pp_CacheSize + __pp_CachePad)]
                     private struct __pp_PageCache
                     {
                         private int __pp_element0;

@@ -38,6 +38,10 @@ partial class RxQueue
     private const int __pp_CacheSize = 128;
     private const int __pp_RefillBatch = 64;
 
+    // 64 bytes of ids on each side of the alloc cache: a refill writes the cache's first entries, which would
+    // otherwise share a cache line with the fields every recycling thread reads (__pp_core, __pp_slots).
+    private const int __pp_CachePad = 16;
+
 #if DEBUG
     private const bool __pp_Poison = true;
 #else
@@ -146,7 +150,7 @@ partial class RxQueue
         int n = (int)(counters.CachePushes - pops) - 1;
         if ((uint)n < (uint)__pp_CacheSize && __pp_owner.IsOwnerStack())
         {
-            int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n);
+            int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n + __pp_CachePad);
             ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), (nuint)(uint)id);
             if (slot.State == global::PagePool.Internal.PageState.Idle)
             {
@@ -170,7 +174,7 @@ partial class RxQueue
         int n = (int)(counters.CachePushes - pops) - 1;
         if ((uint)n < (uint)__pp_CacheSize && __pp_owner.IsOwnerStack())
         {
-            int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n);
+            int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n + __pp_CachePad);
             ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), (nuint)(uint)id);
             if (slot.State == global::PagePool.Internal.PageState.Idle)
             {
@@ -217,7 +221,7 @@ partial class RxQueue
         int n = (int)(counters.CachePushes - pops) - 1;
         if ((uint)n < (uint)__pp_CacheSize)
         {
-            int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n);
+            int id = global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n + __pp_CachePad);
             ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), (nuint)(uint)id);
             if (slot.State == global::PagePool.Internal.PageState.Idle)
             {
@@ -269,7 +273,7 @@ partial class RxQueue
         __pp_owner.Capture();
         global::PagePool.Internal.PageSlot[] slots = __pp_core.Slots;
         __pp_slots = slots;
-        global::System.Span<int> cache = __pp_cache;
+        global::System.Span<int> cache = ((global::System.Span<int>)__pp_cache).Slice(__pp_CachePad, __pp_CacheSize);
         ref global::PagePool.Internal.OwnerCounters counters = ref __pp_core.Owner;
         int n = counters.CacheCount;
         bool refilled = false;
@@ -440,7 +444,7 @@ partial class RxQueue
         int n = (int)(pushes - counters.CachePops);
         if ((uint)n < (uint)__pp_CacheSize)
         {
-            global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n) = id;
+            global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n + __pp_CachePad) = id;
             counters.CachePushes = pushes + 1; // the push is the recycle_cached count
             return true;
         }
@@ -641,7 +645,7 @@ partial class RxQueue
         int n = __pp_core.Owner.CacheCount;
         __pp_core.Owner.SetCacheCount(-1);
         global::PagePool.Internal.PageSlot[] slots = __pp_core.Slots;
-        global::System.Span<int> cache = __pp_cache;
+        global::System.Span<int> cache = ((global::System.Span<int>)__pp_cache).Slice(__pp_CachePad, __pp_CacheSize);
         for (int i = 0; i < n; i++)
         {
             int id = cache[i];
@@ -727,9 +731,10 @@ partial class RxQueue
         public override void RecycleShared(global::PagePool.Page page) => __pp_pool.__pp_RecycleShared(page);
     }
 
-    // The alloc cache's storage: CacheSize page ids inline in the pool object (no array, no bounds checks).
+    // The alloc cache's storage: CacheSize page ids inline in the pool object (no array, no bounds checks),
+    // between two cache lines of padding (see __pp_CachePad).
     [global::System.CodeDom.Compiler.GeneratedCode("PagePool.Generators", "1.0.0.0")]
-    [global::System.Runtime.CompilerServices.InlineArray(128)]
+    [global::System.Runtime.CompilerServices.InlineArray(__pp_CachePad + __pp_CacheSize + __pp_CachePad)]
     private struct __pp_PageCache
     {
         private int __pp_element0;
