@@ -359,10 +359,29 @@ public sealed class PagePoolCore
     // ---------------------------------------------------------------- any thread: recycling
 
     /// <summary>Any thread: the page is this pool's and was in use; it is now idle. False means misuse.</summary>
+    /// <remarks>
+    /// A plain read and a plain store, as the owner's direct recycle does, not a compare-and-swap: the slot's line was
+    /// last written by the owner, and a locked instruction would make the recycling thread wait for it, where a store
+    /// retires into the store buffer. A double recycle is reported whenever the second call sees the first one's
+    /// store; two calls racing within the same nanoseconds may both succeed, and then the second copy of the id is
+    /// dropped when it is popped (the page is no longer idle) and counted, exactly as a race between the owner's direct
+    /// recycle and another thread always was: a page is never handed to two holders.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryMarkIdleShared(Page page) =>
-        ReferenceEquals(page.Core, this)
-        && Interlocked.CompareExchange(ref Slots[page.Id].State, PageState.Idle, PageState.InUse) == PageState.InUse;
+    public bool TryMarkIdleShared(Page page)
+    {
+        if (!ReferenceEquals(page.Core, this))
+        {
+            return false;
+        }
+        ref int state = ref Slots[page.Id].State;
+        if (Volatile.Read(ref state) != PageState.InUse)
+        {
+            return false;
+        }
+        Volatile.Write(ref state, PageState.Idle);
+        return true;
+    }
 
     /// <summary>
     /// Any thread: publishes an idle page into the return ring (the kernel's ptr_ring). False when the ring is full

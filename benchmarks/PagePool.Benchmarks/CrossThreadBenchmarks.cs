@@ -31,6 +31,8 @@ public unsafe class CrossThreadBenchmarks
     private Handoff<byte[], Drop<byte[]>> _newArray = null!;
     private Handoff<nint, NativeFree> _native = null!;
     private Handoff<nint, Drop<nint>> _floor = null!;
+    private Handoff<Page, Drop<Page>> _pageFloor = null!;
+    private Page _floorHandle;
     private Handoff<Page, RuntimeRecycle> _runtimeHandoff = null!;
     private Handoff<Page, GeneratedRecycle> _generatedHandoff = null!;
 
@@ -60,6 +62,14 @@ public unsafe class CrossThreadBenchmarks
         _handoff = _floor = new(RingCapacity, default);
     }
 
+    [GlobalSetup(Target = nameof(HandoffPageOnly))]
+    public void SetupPageFloor()
+    {
+        _runtime = new RuntimePagePool(new PagePoolOptions { PageSize = Sizes.Buffer, PoolSize = Sizes.PoolSize, Name = "bench" });
+        _floorHandle = _runtime.AllocPage(); // one page, sent over and over: the handoff of a Page, no pool work
+        _handoff = _pageFloor = new(RingCapacity, default);
+    }
+
     [GlobalSetup(Target = nameof(RuntimePool))]
     public void SetupRuntime()
     {
@@ -78,6 +88,10 @@ public unsafe class CrossThreadBenchmarks
     public void Cleanup()
     {
         _handoff?.Dispose();
+        if (!_floorHandle.IsDefault)
+        {
+            _runtime.RecyclePage(_floorHandle);
+        }
         _runtime?.DestroyPagePool();
         _generated?.DestroyPagePool();
     }
@@ -162,6 +176,19 @@ public unsafe class CrossThreadBenchmarks
                 p[0] = (byte)i;
                 handoff.Send((nint)p);
             }
+        }
+        handoff.WaitUntilReturned();
+    }
+
+    [Benchmark(OperationsPerInvoke = Items, Description = "floor: SPSC handoff of a Page (24 B), no pool")]
+    public void HandoffPageOnly()
+    {
+        Handoff<Page, Drop<Page>> handoff = _pageFloor;
+        Page page = _floorHandle;
+        for (int i = 0; i < Items; i++)
+        {
+            page.Span[0] = (byte)i;
+            handoff.Send(page);
         }
         handoff.WaitUntilReturned();
     }

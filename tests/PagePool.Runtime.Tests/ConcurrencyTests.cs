@@ -137,6 +137,73 @@ public sealed class ConcurrencyTests
         RuntimePagePoolTests.AssertHandsOutExactlyPoolSizeDistinctPages(pool, PoolSize);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Racing_double_recycles_never_hand_a_page_to_two_holders(bool ownerRaces)
+    {
+        // Two threads recycle the same pages at the same moment (a double-recycle bug under a race). Each page must go
+        // back at most once in effect: whatever the calls reported, the pool afterwards hands out exactly PoolSize
+        // distinct pages, and PagesInUse counts them exactly.
+        const int PoolSize = 64;
+        var pool = new RuntimePagePool(new PagePoolOptions { PageSize = 256, PoolSize = PoolSize, CacheSize = 16, RefillBatch = 8, RingSize = 128, Name = "race" });
+        var pages = new Page[PoolSize];
+        for (int round = 0; round < 200; round++)
+        {
+            for (int i = 0; i < PoolSize; i++)
+            {
+                pages[i] = pool.AllocPage();
+            }
+            Assert.Equal(PoolSize, pool.PagesInUse);
+            int refused = 0;
+            using var start = new Barrier(2);
+            void RecycleAll()
+            {
+                start.SignalAndWait();
+                foreach (Page page in pages)
+                {
+                    try
+                    {
+                        pool.RecyclePage(page);
+                    }
+                    catch (PagePoolException)
+                    {
+                        Interlocked.Increment(ref refused);
+                    }
+                }
+            }
+            var other = new Thread(RecycleAll);
+            other.Start();
+            if (ownerRaces)
+            {
+                RecycleAll(); // the owner's thread: its RecyclePage takes the direct path
+            }
+            else
+            {
+                var third = new Thread(RecycleAll);
+                third.Start();
+                third.Join();
+            }
+            other.Join();
+            Assert.InRange(refused, 0, PoolSize);
+
+            var held = new HashSet<int>();
+            for (int i = 0; i < PoolSize; i++)
+            {
+                Page page = pool.AllocPage();
+                Assert.True(held.Add(page.Id), $"round {round}: page {page.Id} handed out twice");
+                pages[i] = page;
+            }
+            Assert.False(pool.TryAllocPage(out _));
+            Assert.Equal(PoolSize, pool.PagesInUse);
+            foreach (Page page in pages)
+            {
+                pool.RecyclePageDirect(page);
+            }
+            Assert.Equal(0, pool.PagesInUse);
+        }
+    }
+
     [Fact]
     public void Fragments_recycled_from_other_threads_return_each_page_exactly_once()
     {
