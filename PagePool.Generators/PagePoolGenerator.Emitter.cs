@@ -383,8 +383,8 @@ namespace PagePool.Generators
                     private int __pp_AllocSlow()
                     {
                         __pp_owner.Capture();
-                        {{SlotT}}[] slots = __pp_core.Slots;
-                        __pp_slots = slots;
+                        // Written once: recycling threads read this field's cache line on every recycle.
+                        {{SlotT}}[] slots = __pp_slots ??= __pp_core.Slots;
                         global::System.Span<int> cache = ((global::System.Span<int>)__pp_cache).Slice(__pp_CachePad, __pp_CacheSize);
                         ref {{CountersT}} counters = ref __pp_core.Owner;
                         int n = counters.CacheCount;

@@ -75,20 +75,23 @@ public struct OwnerContext
         Unsafe.SkipInit(out byte marker);
         nint here = (nint)Unsafe.AsPointer(ref marker);
         StackBounds.Get(out nint low, out nuint size);
-        _threadId = OwnerThread.CurrentId;
-        if ((nuint)(here - low) < size)
-        {
-            _stackLow = low;
-            _allocSpan = size;
-            _recycleSpan = size;
-        }
-        else
+        int threadId = OwnerThread.CurrentId;
+        nuint allocSpan = size, recycleSpan = size;
+        if ((nuint)(here - low) >= size)
         {
             // No bounds, or bounds that do not hold our own stack: they cannot be trusted, use thread ids.
-            _stackLow = 0;
-            _allocSpan = nuint.MaxValue;
-            _recycleSpan = 0;
+            low = 0;
+            allocSpan = nuint.MaxValue;
+            recycleSpan = 0;
         }
+        if (_threadId == threadId && _stackLow == low && _allocSpan == allocSpan && _recycleSpan == recycleSpan)
+        {
+            return; // unchanged: do not write the line every recycling thread reads (each refill comes through here)
+        }
+        _threadId = threadId;
+        _stackLow = low;
+        _allocSpan = allocSpan;
+        _recycleSpan = recycleSpan;
     }
 
     /// <summary>

@@ -271,8 +271,8 @@ partial class RxQueue
     private int __pp_AllocSlow()
     {
         __pp_owner.Capture();
-        global::PagePool.Internal.PageSlot[] slots = __pp_core.Slots;
-        __pp_slots = slots;
+        // Written once: recycling threads read this field's cache line on every recycle.
+        global::PagePool.Internal.PageSlot[] slots = __pp_slots ??= __pp_core.Slots;
         global::System.Span<int> cache = ((global::System.Span<int>)__pp_cache).Slice(__pp_CachePad, __pp_CacheSize);
         ref global::PagePool.Internal.OwnerCounters counters = ref __pp_core.Owner;
         int n = counters.CacheCount;
