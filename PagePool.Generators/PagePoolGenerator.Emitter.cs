@@ -759,8 +759,9 @@ namespace PagePool.Generators
                         }
                     }
 
-                    // Any thread: the InUse -> Idle transition is a CAS, so a racing double recycle is caught. False on misuse;
-                    // true with page = default when a fragment went back but its page is still shared.
+                    // Any thread: InUse -> Idle, checked (a double recycle is refused; a duplicate left by two calls racing within
+                    // nanoseconds is dropped when popped). False on misuse; true with page = default when a fragment went back but
+                    // its page is still shared.
                     {{gen}}
                     private bool __pp_TryMarkIdleShared(ref {{PageT}} page)
                     {

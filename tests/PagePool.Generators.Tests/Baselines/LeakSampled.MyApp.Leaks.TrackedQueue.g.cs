@@ -489,8 +489,9 @@ partial class TrackedQueue
         }
     }
 
-    // Any thread: the InUse -> Idle transition is a CAS, so a racing double recycle is caught. False on misuse;
-    // true with page = default when a fragment went back but its page is still shared.
+    // Any thread: InUse -> Idle, checked (a double recycle is refused; a duplicate left by two calls racing within
+    // nanoseconds is dropped when popped). False on misuse; true with page = default when a fragment went back but
+    // its page is still shared.
     [global::System.CodeDom.Compiler.GeneratedCode("PagePool.Generators", "1.0.0.0")]
     private bool __pp_TryMarkIdleShared(ref global::PagePool.Page page)
     {
