@@ -2,6 +2,7 @@ using System;
 using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Threading;
 
 namespace PagePool.Internal;
 
@@ -88,10 +89,16 @@ public struct OwnerContext
         {
             return; // unchanged: do not write the line every recycling thread reads (each refill comes through here)
         }
+        // The spans go to 0 first and get their values last, so a recycling thread that reads the fields while the owner
+        // context moves mostly sees "not the owner" (the ring). A reader that read the old low just before this and
+        // reads the new span just after can still combine them; with equal stack sizes (the usual case) that is the
+        // old answer, which is what it would have got a moment earlier.
+        Volatile.Write(ref _recycleSpan, 0);
+        Volatile.Write(ref _allocSpan, 0);
         _threadId = threadId;
         _stackLow = low;
-        _allocSpan = allocSpan;
-        _recycleSpan = recycleSpan;
+        Volatile.Write(ref _allocSpan, allocSpan);
+        Volatile.Write(ref _recycleSpan, recycleSpan);
     }
 
     /// <summary>
