@@ -61,12 +61,7 @@ public struct OwnerContext
     /// which calls <see cref="Capture"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    [SkipLocalsInit]
-    public unsafe readonly bool IsOwnerStack()
-    {
-        Unsafe.SkipInit(out byte marker);
-        return (nuint)((nint)Unsafe.AsPointer(ref marker) - _stackLow) < _allocSpan;
-    }
+    public readonly bool IsOwnerStack() => IsOnRecordedStack(_allocSpan);
 
     /// <summary>Owner, slow path: records the allocating thread's stack bounds (cached per thread) and id.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -107,12 +102,7 @@ public struct OwnerContext
     /// <see cref="IsCurrentThreadById"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    [SkipLocalsInit]
-    public unsafe readonly bool IsCurrentThread()
-    {
-        Unsafe.SkipInit(out byte marker);
-        return (nuint)((nint)Unsafe.AsPointer(ref marker) - _stackLow) < _recycleSpan;
-    }
+    public readonly bool IsCurrentThread() => IsOnRecordedStack(_recycleSpan);
 
     /// <summary>
     /// Any thread, slow path: where stack bounds are not available, true when the caller is the thread recorded by the
@@ -120,6 +110,15 @@ public struct OwnerContext
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly bool IsCurrentThreadById() => _recycleSpan == 0 && IsRecordedThread();
+
+    /// <summary>A local of the caller lies in [recorded low, low + <paramref name="span"/>): one subtraction, one compare.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [SkipLocalsInit]
+    private unsafe readonly bool IsOnRecordedStack(nuint span)
+    {
+        Unsafe.SkipInit(out byte marker);
+        return (nuint)((nint)Unsafe.AsPointer(ref marker) - _stackLow) < span;
+    }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private readonly bool IsRecordedThread() => _threadId != 0 && _threadId == OwnerThread.CurrentId;
