@@ -377,23 +377,18 @@ public sealed class RuntimePagePool
         core.ThrowIfDestroyed();
         int[] cache = _cache;
         // Whatever is left in the cache first: with hooks on, after a stale duplicate at the top, or on a new owner thread.
-        for (int n = core.Owner.CacheCount; n > 0;)
+        int id = core.PopIdle(cache);
+        if (id >= 0)
         {
-            int id = cache[--n];
-            core.Owner.SetCacheCount(n);
-            if (core.Slots[id].State == PageState.Idle)
-            {
-                core.Owner.CountAllocFast(1);
-                return HandOut(id);
-            }
-            core.DropStale(id);
+            core.Owner.CountAllocFast();
+            return HandOut(id);
         }
-        int refilled = core.Refill(cache.AsSpan(0, _refillBatch));
-        if (refilled > 0)
+        core.Owner.SetCacheCount(core.Refill(cache.AsSpan(0, _refillBatch)));
+        id = core.PopIdle(cache);
+        if (id >= 0)
         {
-            core.Owner.SetCacheCount(refilled - 1);
             core.Owner.AllocRefill++;
-            return HandOut(cache[refilled - 1]);
+            return HandOut(id);
         }
         core.Owner.AllocEmpty++;
         if (core.TryCreatePage(out int created))

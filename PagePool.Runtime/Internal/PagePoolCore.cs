@@ -105,11 +105,8 @@ public struct OwnerCounters
         }
     }
 
-    /// <summary>Owner, slow paths: counts <paramref name="count"/> cache pops made through <see cref="SetCacheCount"/> as alloc_fast after all.</summary>
-    public void CountAllocFast(long count) => _popsNotFast -= count;
-
-    /// <summary>Owner, slow paths: counts <paramref name="count"/> cache pushes made through <see cref="SetCacheCount"/> as recycle_cached after all.</summary>
-    public void CountRecycleCached(long count) => _pushesNotCached -= count;
+    /// <summary>Owner, slow paths: counts the latest cache pop made through <see cref="SetCacheCount"/> as an alloc_fast after all.</summary>
+    public void CountAllocFast() => _popsNotFast--;
 }
 
 /// <summary>
@@ -244,6 +241,27 @@ public sealed class PagePoolCore
             }
         }
         return kept;
+    }
+
+    /// <summary>
+    /// Owner, slow paths: pops <paramref name="cache"/> (its first <see cref="OwnerCounters.CacheCount"/> entries) down
+    /// to the first idle page and returns its id, still idle: the caller hands it out. A stale duplicate on the way (a
+    /// page taken again since its id was queued) is dropped and counted. The pops count as neither alloc_fast nor
+    /// refill; the caller says which. -1 when the cache holds no idle page.
+    /// </summary>
+    public int PopIdle(Span<int> cache)
+    {
+        for (int n = Owner.CacheCount; n > 0;)
+        {
+            int id = cache[--n];
+            Owner.SetCacheCount(n);
+            if (Slots[id].State == PageState.Idle)
+            {
+                return id;
+            }
+            DropStale(id);
+        }
+        return -1;
     }
 
     /// <summary>

@@ -275,44 +275,30 @@ partial class RxQueue
         global::PagePool.Internal.PageSlot[] slots = __pp_slots ??= __pp_core.Slots;
         global::System.Span<int> cache = ((global::System.Span<int>)__pp_cache).Slice(__pp_CachePad, __pp_CacheSize);
         ref global::PagePool.Internal.OwnerCounters counters = ref __pp_core.Owner;
-        int n = counters.CacheCount;
-        bool refilled = false;
-        while (true)
+        // Pop, dropping stale duplicates: ids whose page was taken again since they were queued.
+        int id = __pp_core.PopIdle(cache);
+        if (id >= 0)
         {
-            // Pop, dropping stale duplicates: ids whose page was taken again since they were queued.
-            while (n > 0)
-            {
-                int id = cache[--n];
-                counters.SetCacheCount(n);
-                ref global::PagePool.Internal.PageSlot slot = ref slots[id];
-                if (slot.State == global::PagePool.Internal.PageState.Idle)
-                {
-                    slot.State = global::PagePool.Internal.PageState.InUse;
-                    if (refilled)
-                    {
-                        counters.AllocRefill++;
-                    }
-                    else
-                    {
-                        counters.CountAllocFast(1);
-                    }
-#if DEBUG
-                    __pp_core.OnAllocated(id);
-#endif
-                    return id;
-                }
-                // Its return was counted twice; the engine evens PagesInUse out.
-                __pp_core.DropStale(id);
-            }
-            if (refilled)
-            {
-                break;
-            }
+            counters.CountAllocFast();
+        }
+        else
+        {
             // refill: one batch from the ptr_ring into the empty cache. Throws once the pool is destroyed
             // (then the count is -1 and stays so).
-            n = __pp_core.Refill(cache.Slice(0, __pp_RefillBatch));
-            counters.SetCacheCount(n);
-            refilled = true;
+            counters.SetCacheCount(__pp_core.Refill(cache.Slice(0, __pp_RefillBatch)));
+            id = __pp_core.PopIdle(cache);
+            if (id >= 0)
+            {
+                counters.AllocRefill++;
+            }
+        }
+        if (id >= 0)
+        {
+            slots[id].State = global::PagePool.Internal.PageState.InUse;
+#if DEBUG
+            __pp_core.OnAllocated(id);
+#endif
+            return id;
         }
         counters.AllocEmpty++;
         if (!__pp_core.TryCreatePage(out int created))
