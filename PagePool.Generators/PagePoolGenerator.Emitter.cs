@@ -533,7 +533,7 @@ namespace PagePool.Generators
                         {{NoInline}}
                         private bool __pp_TryReleaseFragment(ref {{PageT}} page)
                         {
-                            if (!global::System.Object.ReferenceEquals(page.Core, __pp_core))
+                            if (page.PoolId != __pp_core.PoolId)
                             {
                                 return false;
                             }
@@ -652,7 +652,7 @@ namespace PagePool.Generators
                     private bool __pp_TryRecycleDirect({{PageT}} page)
                     {
                         {{SourceWriter.Hole(fragmentDirect)}}
-                        if (!global::System.Object.ReferenceEquals(page.Core, __pp_core))
+                        if (page.PoolId != __pp_core.PoolId)
                         {
                             return false;
                         }

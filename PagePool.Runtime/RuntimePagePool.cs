@@ -30,6 +30,8 @@ public sealed class RuntimePagePool
     private readonly int[] _cache;
     private readonly int _refillBatch;
     private readonly int _pageSize;
+    private readonly int _poolId;     // _core.PoolId, beside the other fast-path fields
+    private readonly ulong _poolBits; // the pool's bits of every Page handle
     private readonly bool _hooks;           // leak tracking, poisoning or ClearOnRecycle: per-page work on both paths
     private readonly bool _fragments;
     private readonly bool _plainRecycle;    // neither hooks nor fragments: the direct recycle is a push
@@ -53,6 +55,8 @@ public sealed class RuntimePagePool
         _cache = new int[options.CacheSize];
         _refillBatch = options.RefillBatch;
         _pageSize = options.PageSize;
+        _poolId = _core.PoolId;
+        _poolBits = Page.PoolBits(_poolId);
         _slots = _core.Slots;
         _hooks = _core.HasPageHooks;
         _fragments = options.Fragments;
@@ -101,7 +105,7 @@ public sealed class RuntimePagePool
             {
                 counters.CachePops = pops + 1; // the pop is the alloc_fast count
                 slot.State = PageState.InUse;
-                return new Page(_core, slot.Address, id, _pageSize);
+                return Page.Create(_poolBits, slot.Address, id, _pageSize);
             }
         }
         return AllocPageSlow();
@@ -124,7 +128,7 @@ public sealed class RuntimePagePool
             {
                 counters.CachePops = pops + 1; // the pop is the alloc_fast count
                 slot.State = PageState.InUse;
-                page = new Page(_core, slot.Address, id, _pageSize);
+                page = Page.Create(_poolBits, slot.Address, id, _pageSize);
                 return true;
             }
         }
@@ -137,7 +141,7 @@ public sealed class RuntimePagePool
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void RecyclePageDirect([Owned] Page page)
     {
-        if (!ReferenceEquals(page.Core, _core) || !_plainRecycle)
+        if (page.PoolId != _poolId || !_plainRecycle)
         {
             RecycleUnusual(page, direct: true);
             return;
@@ -421,7 +425,7 @@ public sealed class RuntimePagePool
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void RecycleUnusual(Page page, bool direct)
     {
-        if (!ReferenceEquals(page.Core, _core))
+        if (page.PoolId != _poolId)
         {
             _core.ThrowBadRecycle(page);
         }
@@ -516,7 +520,7 @@ public sealed class RuntimePagePool
         bool anyBad = false;
         foreach (Page page in pages)
         {
-            if (!ReferenceEquals(page.Core, core) || slots[page.Id].State != PageState.InUse)
+            if (page.PoolId != core.PoolId || slots[page.Id].State != PageState.InUse)
             {
                 if (!anyBad)
                 {

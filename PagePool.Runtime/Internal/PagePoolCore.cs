@@ -126,9 +126,13 @@ public sealed class PagePoolCore
     /// <summary>One slot per page id (0..PoolSize-1).</summary>
     public readonly PageSlot[] Slots;
 
+    /// <summary>This pool's id in the registry: what <see cref="Page.PoolId"/> of its pages holds.</summary>
+    public readonly int PoolId;
+
     /// <summary>Owner-context counters, bumped directly by the pool's fast path.</summary>
     public OwnerCounters Owner;
 
+    private readonly ulong _poolBits;     // Page.PoolBits(PoolId), or-ed into every handle
     private readonly PageArena _arena;
     private readonly PageRing _ring;
     private readonly LeakTracker? _leaks;
@@ -147,6 +151,7 @@ public sealed class PagePoolCore
     private int _ownerDepth;
     private volatile bool _destroyed;
     private bool _destroyCompleted;
+    private bool _unregistered;
 
     /// <summary>Creates the engine of a pool; validates the arguments with the same rules as the analyzer.</summary>
     /// <exception cref="ArgumentException">An argument is out of range.</exception>
@@ -174,6 +179,8 @@ public sealed class PagePoolCore
             _clearLength = Shared.PagePoolRules.EffectiveMaxLength(pageSize, headroom, maxLength);
         }
         _poison = poison;
+        PoolId = PagePoolRegistry.Register(this);
+        _poolBits = Page.PoolBits(PoolId);
         PagePoolMetrics.Register(this);
     }
 
@@ -206,11 +213,11 @@ public sealed class PagePoolCore
 
     /// <summary>Builds a handle to a page (or fragment) of this pool.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Page CreateHandle(int id, nint address, int length) => new(this, address, id, length);
+    public Page CreateHandle(int id, nint address, int length) => Page.Create(_poolBits, address, id, length);
 
     /// <summary>Builds a handle to a page (or fragment) of <paramref name="core"/>: static, so the fast path pays no null check.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Page CreateHandle(PagePoolCore core, int id, nint address, int length) => new(core, address, id, length);
+    public static Page CreateHandle(PagePoolCore core, int id, nint address, int length) => Page.Create(core._poolBits, address, id, length);
 
     // ---------------------------------------------------------------- owner context: allocation slow paths
 
@@ -388,7 +395,7 @@ public sealed class PagePoolCore
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryMarkIdleShared(Page page)
     {
-        if (!ReferenceEquals(page.Core, this))
+        if (page.PoolId != PoolId)
         {
             return false;
         }
@@ -443,7 +450,7 @@ public sealed class PagePoolCore
     /// <exception cref="PagePoolException">Not a fragment of this pool that is out.</exception>
     public bool TryReleaseFragmentRef(Page page)
     {
-        if (!ReferenceEquals(page.Core, this) || Volatile.Read(ref Slots[page.Id].State) != PageState.InUse)
+        if (page.PoolId != PoolId || Volatile.Read(ref Slots[page.Id].State) != PageState.InUse)
         {
             ThrowBadRecycle(page);
         }
@@ -477,6 +484,7 @@ public sealed class PagePoolCore
             {
                 _arena.FreeIdleChunks();
             }
+            UnregisterIfDrained();
         }
     }
 
@@ -491,10 +499,11 @@ public sealed class PagePoolCore
             throw new PagePoolException(
                 $"Page pool '{Name}' was given default(Page) to recycle: it belongs to no pool. Recycle only pages this pool handed out.", Name, -1);
         }
-        if (!ReferenceEquals(page.Core, this))
+        if (page.PoolId != PoolId)
         {
+            string owner = page.Core is { } other ? $"page pool '{other.Name}'" : "a page pool that was destroyed (every page of it came back)";
             throw new PagePoolException(
-                $"Page {page.Id} belongs to page pool '{page.Core!.Name}', not to '{Name}': recycle it into the pool it came from.", Name, page.Id);
+                $"Page {page.Id} belongs to {owner}, not to '{Name}': recycle it into the pool it came from.", Name, page.Id);
         }
         int state = Volatile.Read(ref Slots[page.Id].State);
         string why = state switch
@@ -549,6 +558,7 @@ public sealed class PagePoolCore
             _destroyCompleted = true;
             _arena.FreeIdleChunks();
             long inUse = PagesInUse;
+            UnregisterIfDrained();
             if (inUse > 0)
             {
                 var text = new System.Text.StringBuilder();
@@ -571,6 +581,19 @@ public sealed class PagePoolCore
         if (report is not null)
         {
             Trace.TraceWarning(report);
+        }
+    }
+
+    /// <summary>
+    /// Under the lock: once the destroy completed and no page is out, the pool leaves the registry, so nothing keeps
+    /// it alive but its owner and <see cref="Page.Core"/> of a stale copy resolves to nothing.
+    /// </summary>
+    private void UnregisterIfDrained()
+    {
+        if (_destroyCompleted && !_unregistered && PagesInUse == 0)
+        {
+            _unregistered = true;
+            PagePoolRegistry.Unregister(this);
         }
     }
 

@@ -180,7 +180,7 @@ public unsafe class CrossThreadBenchmarks
         handoff.WaitUntilReturned();
     }
 
-    [Benchmark(OperationsPerInvoke = Items, Description = "floor: SPSC handoff of a Page (24 B), no pool")]
+    [Benchmark(OperationsPerInvoke = Items, Description = "floor: SPSC handoff of a Page (16 B), no pool")]
     public void HandoffPageOnly()
     {
         Handoff<Page, Drop<Page>> handoff = _pageFloor;

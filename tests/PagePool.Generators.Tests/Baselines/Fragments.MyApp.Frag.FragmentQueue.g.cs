@@ -441,7 +441,7 @@ partial class FragmentQueue
     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private bool __pp_TryReleaseFragment(ref global::PagePool.Page page)
     {
-        if (!global::System.Object.ReferenceEquals(page.Core, __pp_core))
+        if (page.PoolId != __pp_core.PoolId)
         {
             return false;
         }
@@ -562,7 +562,7 @@ partial class FragmentQueue
             // A fragment (or default): only its page's last reference recycles the page.
             return __pp_TryRecycleFragmentDirect(page);
         }
-        if (!global::System.Object.ReferenceEquals(page.Core, __pp_core))
+        if (page.PoolId != __pp_core.PoolId)
         {
             return false;
         }

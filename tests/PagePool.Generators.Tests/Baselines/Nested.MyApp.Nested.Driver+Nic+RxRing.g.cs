@@ -415,7 +415,7 @@ static partial class Driver
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
             private bool __pp_TryRecycleDirect(global::PagePool.Page page)
             {
-                if (!global::System.Object.ReferenceEquals(page.Core, __pp_core))
+                if (page.PoolId != __pp_core.PoolId)
                 {
                     return false;
                 }

@@ -411,7 +411,7 @@ partial class JumboQueue
     [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private bool __pp_TryRecycleDirect(global::PagePool.Page page)
     {
-        if (!global::System.Object.ReferenceEquals(page.Core, __pp_core))
+        if (page.PoolId != __pp_core.PoolId)
         {
             return false;
         }

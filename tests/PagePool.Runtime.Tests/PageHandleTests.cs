@@ -1,0 +1,104 @@
+using System;
+using System.Runtime.CompilerServices;
+using PagePool;
+using PagePool.Internal;
+using static PagePool.Runtime.Tests.RuntimePagePoolTests;
+
+namespace PagePool.Runtime.Tests;
+
+/// <summary>The <see cref="Page"/> handle: 16 bytes, no object reference, its pool named by an id in the registry.</summary>
+public sealed class PageHandleTests
+{
+    [Fact]
+    public void A_page_is_16_bytes_without_an_object_reference()
+    {
+        Assert.Equal(16, Unsafe.SizeOf<Page>());
+        Assert.False(RuntimeHelpers.IsReferenceOrContainsReferences<Page>());
+    }
+
+    [Theory]
+    [InlineData(1, 0, 1)]
+    [InlineData((1 << 22) - 1, (1 << 20) - 1, 1 << 21)] // the largest pool id, page id (MaxPoolSize - 1) and page size
+    [InlineData(0x2A_FFFF, 0x5_5555, 0x15_5555)]
+    public void Pool_id_page_id_and_length_are_packed_without_overlap(int poolId, int id, int length)
+    {
+        Page page = Page.Create(Page.PoolBits(poolId), unchecked((nint)0x7FFF_1234_5000), id, length);
+
+        Assert.Equal(poolId, page.PoolId);
+        Assert.Equal(id, page.Id);
+        Assert.Equal(length, page.Length);
+        Assert.Equal(unchecked((nint)0x7FFF_1234_5000), page.Address);
+        Assert.False(page.IsDefault);
+        Assert.Equal(0, default(Page).PoolId);
+        Assert.True(default(Page).IsDefault);
+    }
+
+    [Fact]
+    public void Every_live_pool_has_its_own_id_and_pages_name_it()
+    {
+        RuntimePagePool a = Create(poolSize: 2);
+        RuntimePagePool b = Create(poolSize: 2, configure: o => o.Name = "other");
+        Page pa = a.AllocPage(), pb = b.AllocPage();
+
+        Assert.NotEqual(0, pa.PoolId);
+        Assert.NotEqual(pa.PoolId, pb.PoolId);
+        Assert.Equal(pa.Id, pb.Id);               // same slot in two pools...
+        Assert.NotEqual(pa, pb);                  // ...different pages
+        Assert.Equal("test", pa.Core!.Name);
+        Assert.Equal("other", pb.Core!.Name);
+        Assert.Contains("'test'", pa.ToString());
+        a.RecyclePage(pa);
+        b.RecyclePage(pb);
+        a.DestroyPagePool();
+        b.DestroyPagePool();
+    }
+
+    [Fact]
+    public void A_destroyed_pool_stays_registered_until_its_last_page_comes_back()
+    {
+        RuntimePagePool pool = Create(poolSize: 4);
+        Page kept = pool.AllocPage();
+        Page stale = kept; // a copy the user should not keep
+        kept.Span.Fill(3);
+        PagePoolCore core = kept.Core!;
+
+        pool.DestroyPagePool();
+        Assert.Same(core, kept.Core);          // a page is still out: the pool and its memory stay
+        Assert.Equal(3, kept.Memory.Span[100]);
+
+        pool.RecyclePage(kept);
+        Assert.Null(stale.Core);                   // destroyed and drained: the id no longer resolves
+        var ex = Assert.Throws<PagePoolException>(() => stale.Memory);
+        Assert.Contains($"Page {stale.Id}", ex.Message);
+        Assert.Contains("destroyed", ex.Message);
+        Assert.Contains("a destroyed pool", stale.ToString());
+        ex = Assert.Throws<PagePoolException>(() => pool.RecyclePage(stale)); // its own pool still refuses it
+        Assert.Contains("recycled twice", ex.Message);
+
+        RuntimePagePool next = Create(poolSize: 4, configure: o => o.Name = "next");
+        Page mine = next.AllocPage();
+        ex = Assert.Throws<PagePoolException>(() => next.RecyclePage(stale)); // any other pool refuses it
+        Assert.Contains("destroyed", ex.Message);
+        Assert.Contains("'next'", ex.Message);
+        Assert.Equal(1, next.PagesInUse);
+        next.RecyclePage(mine);
+        AssertHandsOutExactlyPoolSizeDistinctPages(next, 4);
+    }
+
+    [Fact]
+    public void An_id_with_another_generation_does_not_resolve()
+    {
+        RuntimePagePool pool = Create(poolSize: 2);
+        Page page = pool.AllocPage();
+        int poolId = page.PoolId;
+        int otherGeneration = poolId ^ (1 << PagePoolRegistry.IndexBits);
+
+        Assert.Same(page.Core, PagePoolRegistry.Find(poolId));
+        Assert.Null(PagePoolRegistry.Find(otherGeneration));
+        Assert.Null(PagePoolRegistry.Find(0));
+
+        pool.RecyclePage(page);
+        pool.DestroyPagePool();
+        Assert.Null(PagePoolRegistry.Find(poolId));
+    }
+}
