@@ -693,6 +693,23 @@ namespace PagePool.Generators
                     """);
 
                 // ---------------------------------------------------------------- ring / release
+                string fragmentRelease = o.Fragments
+                    ? $$"""
+                        if (page.Length != PageSize)
+                        {
+                            // A fragment (or default): drop one reference; only the last one recycles the page.
+                            if (!__pp_TryReleaseFragment(ref page))
+                            {
+                                __pp_core.ThrowBadRecycle(page);
+                                return;
+                            }
+                            if (page.IsDefault)
+                            {
+                                return;
+                            }
+                        }
+                        """
+                    : string.Empty;
                 string fragmentShared = o.Fragments
                     ? $$"""
                         if (page.Length != PageSize)
@@ -734,14 +751,22 @@ namespace PagePool.Generators
                             RecyclePageDirect(page);
                             return;
                         }
-                        if (!__pp_TryMarkIdleShared(ref page))
+                        {{SourceWriter.Hole(fragmentRelease)}}
+                        // Checked (a double recycle is refused), marked idle and published in one step; the ring cell is
+                        // reserved before the page's state is written (see PagePoolCore.TryRecycleShared).
+                        int queued = __pp_core.TryRecycleShared(page);
+                        if (queued < 0)
                         {
                             __pp_core.ThrowBadRecycle(page);
                             return;
                         }
-                        if (!page.IsDefault)
+                        if (queued == 0)
                         {
-                            __pp_RecycleToRing(page.Id);
+                            __pp_ReleasePage(page.Id);
+                        }
+                        if (__pp_core.IsDestroyed)
+                        {
+                            __pp_DrainRing();
                         }
                     }
 

@@ -502,11 +502,19 @@ public sealed class RuntimePagePool
             RecycleUnusual(page, direct: false);
             return;
         }
-        if (!_core.TryMarkIdleShared(page))
+        int queued = _core.TryRecycleShared(page);
+        if (queued < 0)
         {
             _core.ThrowBadRecycle(page);
         }
-        RecycleIdleSlow(page, direct: false);
+        if (queued == 0)
+        {
+            Release(page.Id);
+        }
+        else if (_core.IsDestroyed)
+        {
+            DrainAfterDestroy();
+        }
     }
 
     /// <summary>Owner, plain pool: the direct recycle in a loop, with the cache count in a register; misuse skips the page.</summary>

@@ -141,6 +141,7 @@ public sealed class PagePoolCore
     private readonly int _clearOffset;
     private readonly int _clearLength;
     private readonly bool _poison;
+    private readonly bool _hooks;          // HasPageHooks
     private int _freeCount;
     private long _pagesCreated;
     private long _recycleRingFull;
@@ -179,6 +180,7 @@ public sealed class PagePoolCore
             _clearLength = Shared.PagePoolRules.EffectiveMaxLength(pageSize, headroom, maxLength);
         }
         _poison = poison;
+        _hooks = HasPageHooks;
         PoolId = PagePoolRegistry.Register(this);
         _poolBits = Page.PoolBits(PoolId);
         PagePoolMetrics.Register(this);
@@ -406,6 +408,54 @@ public sealed class PagePoolCore
         }
         Volatile.Write(ref state, PageState.Idle);
         return true;
+    }
+
+    /// <summary>
+    /// Any thread, a whole page: the shared recycle in one step (the kernel's page_pool_put_page into the ptr_ring).
+    /// Checks that the page is this pool's and in use, marks it idle, runs the recycle hooks (ClearOnRecycle,
+    /// poisoning, leak tracking) and publishes it in the return ring. Returns 1 when it is in the ring; 0 when the
+    /// ring is full or the pool destroyed, and the page is idle for the caller to release (its OnPageReleased hook,
+    /// then <see cref="ReleasePage"/>); -1 on misuse, with nothing changed (the caller calls <see cref="ThrowBadRecycle"/>).
+    /// </summary>
+    /// <remarks>
+    /// The ring cell is reserved before the page is marked idle: the reservation's compare-and-swap, a locked
+    /// instruction, would otherwise wait for the store to the page's state, on a line the owner last wrote. Marking
+    /// the page idle still precedes its publication, so the owner never pops an id whose page is not idle yet.
+    /// </remarks>
+    public int TryRecycleShared(Page page)
+    {
+        if (page.PoolId != PoolId)
+        {
+            return -1;
+        }
+        int id = page.Id;
+        ref int state = ref Slots[id].State;
+        if (Volatile.Read(ref state) != PageState.InUse)
+        {
+            return -1;
+        }
+        bool reserved;
+        long position = 0;
+        if (_destroyed)
+        {
+            Interlocked.Increment(ref _recycledAfterDestroy);
+            reserved = false;
+        }
+        else if (!(reserved = _ring.TryReserve(out position)))
+        {
+            Interlocked.Increment(ref _recycleRingFull);
+        }
+        Volatile.Write(ref state, PageState.Idle);
+        if (_hooks)
+        {
+            OnRecycled(id);
+        }
+        if (!reserved)
+        {
+            return 0;
+        }
+        _ring.Publish(position, id);
+        return 1;
     }
 
     /// <summary>

@@ -101,7 +101,12 @@ public sealed class DestroyAndDiagnosticsTests
 
         Page again = pool.AllocPage(); // the page was put back, re-poisoned
         Assert.Equal(page.Id, again.Id);
-        pool.RecyclePage(again);
+        RunOnOtherThread(() => pool.RecyclePage(again)); // the shared recycle poisons too
+        again.Span[7] = 1;
+        ex = Assert.Throws<PagePoolException>(() => pool.AllocPage());
+        Assert.Contains("byte 7", ex.Message);
+        Assert.Equal(0, pool.PagesInUse);
+        pool.RecyclePage(pool.AllocPage());
         Assert.Equal(0, pool.PagesInUse);
     }
 

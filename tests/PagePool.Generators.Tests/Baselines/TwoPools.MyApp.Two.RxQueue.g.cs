@@ -476,14 +476,21 @@ partial class RxQueue
             RecyclePageDirect(page);
             return;
         }
-        if (!__pp_TryMarkIdleShared(ref page))
+        // Checked (a double recycle is refused), marked idle and published in one step; the ring cell is
+        // reserved before the page's state is written (see PagePoolCore.TryRecycleShared).
+        int queued = __pp_core.TryRecycleShared(page);
+        if (queued < 0)
         {
             __pp_core.ThrowBadRecycle(page);
             return;
         }
-        if (!page.IsDefault)
+        if (queued == 0)
         {
-            __pp_RecycleToRing(page.Id);
+            __pp_ReleasePage(page.Id);
+        }
+        if (__pp_core.IsDestroyed)
+        {
+            __pp_DrainRing();
         }
     }
 
