@@ -20,6 +20,8 @@ namespace PagePool;
 /// thread-safe and run concurrently with the owner. Stats and properties are thread-safe snapshots.</para>
 /// <para>The layout follows the kernel's page_pool: an owner cache (array stack, no atomics), refilled in batches from
 /// a lock-free return ring that other threads recycle into, and a slow path that creates pages up to PoolSize.</para>
+/// <para>Lifetime: the pool and its memory live until <see cref="DestroyPagePool"/> and the return of its last page,
+/// as the kernel's page_pool does; a pool that is never destroyed is never freed, even when unreachable.</para>
 /// </remarks>
 public sealed class RuntimePagePool
 {

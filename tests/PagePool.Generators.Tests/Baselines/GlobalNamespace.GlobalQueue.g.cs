@@ -602,7 +602,8 @@ partial class GlobalQueue
     /// Destroys the pool, deferred as the kernel's <c>page_pool_destroy</c>: idle pages are released now (each
     /// through <c>OnPageReleased</c>), pages still out are released as they come back, and pages never returned
     /// are reported. Allocating afterwards throws <see cref="global::PagePool.PagePoolException"/>. Owner context
-    /// only; calling it again does nothing.
+    /// only; calling it again does nothing. The pool's memory lives until this call and the return of its last
+    /// page: call it when the queue stops, or the memory is never freed.
     /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("PagePool.Generators", "1.0.0.0")]
     public void DestroyPagePool()
