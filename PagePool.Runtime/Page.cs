@@ -110,7 +110,7 @@ public readonly struct Page : IEquatable<Page>
 
     /// <inheritdoc/>
     public override string ToString() =>
-        IsDefault ? "Page(default)" : $"Page {Id} of '{Core?.Name ?? "a destroyed pool"}' ({Length} bytes at 0x{_address:x})";
+        IsDefault ? "Page(default)" : $"Page {Id} of {(Core is { } core ? $"'{core.Name}'" : "a destroyed pool")} ({Length} bytes at 0x{_address:x})";
 
     private Memory<byte> ThrowNoMemory() => throw (IsDefault
         ? new PagePoolException("default(Page) has no memory: it was never allocated from a pool.")
