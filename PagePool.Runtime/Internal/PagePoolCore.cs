@@ -412,8 +412,8 @@ public sealed class PagePoolCore
 
     /// <summary>
     /// Any thread, a whole page: the shared recycle in one step (the kernel's page_pool_put_page into the ptr_ring).
-    /// Checks that the page is this pool's and in use, marks it idle, runs the recycle hooks (ClearOnRecycle,
-    /// poisoning, leak tracking) and publishes it in the return ring. Returns 1 when it is in the ring; 0 when the
+    /// Checks that the page is this pool's and in use, runs the recycle hooks (ClearOnRecycle, poisoning, leak
+    /// tracking), marks it idle and publishes it in the return ring. Returns 1 when it is in the ring; 0 when the
     /// ring is full or the pool destroyed, and the page is idle for the caller to release (its OnPageReleased hook,
     /// then <see cref="ReleasePage"/>); -1 on misuse, with nothing changed (the caller calls <see cref="ThrowBadRecycle"/>).
     /// </summary>
@@ -434,6 +434,10 @@ public sealed class PagePoolCore
         {
             return -1;
         }
+        if (_hooks)
+        {
+            OnRecycled(id); // before the reservation: a reserved cell must be published, whatever a hook does
+        }
         bool reserved;
         long position = 0;
         if (_destroyed)
@@ -446,10 +450,6 @@ public sealed class PagePoolCore
             Interlocked.Increment(ref _recycleRingFull);
         }
         Volatile.Write(ref state, PageState.Idle);
-        if (_hooks)
-        {
-            OnRecycled(id);
-        }
         if (!reserved)
         {
             return 0;
