@@ -13,8 +13,9 @@ namespace PagePool.Analyzers.Ownership;
 /// <para>
 /// Building the graph is most of the analyzer's cost, and nearly every method is correct. For a method made only of
 /// blocks, declarations, expression statements, <c>if</c>, <c>while</c>, <c>do</c>, <c>for</c>, <c>break</c>,
-/// <c>continue</c> and <c>return</c>, whose expressions hold no control flow of their own (no <c>&amp;&amp;</c>,
-/// <c>?:</c>, <c>??</c>, <c>?.</c>, patterns, lambdas, throw, await...), the graph's blocks are the tree's
+/// <c>continue</c> and <c>return</c>, whose expressions hold no control flow of their own (no <c>?:</c>,
+/// <c>??</c>, <c>?.</c>, patterns, lambdas, throw, await...; <c>&amp;&amp;</c>, <c>||</c> and <c>!</c> only as a
+/// branch's condition, where the graph tests one operand per block), the graph's blocks are the tree's
 /// statements in order, so the first (undetailed) run of <see cref="Run"/> can be done on the tree with the same
 /// transfer functions: <see cref="Eval"/>, <see cref="Refine"/>, <see cref="CheckUnreferenced"/>,
 /// <see cref="CheckExit"/> and <see cref="OwnershipState.JoinWith"/>, and loops iterated to the same fixpoint.
@@ -149,8 +150,16 @@ internal sealed partial class OwnershipDataflow
         /// <summary>Set when a continue made the state kept at the head grow.</summary>
         public bool Grew { get; set; }
 
-        /// <summary>The break statements met so far: each is an edge out of the loop.</summary>
-        public List<IOperation> Breaks { get; } = new();
+        /// <summary>The edges out of the loop met so far (false edges of its condition, breaks), by source.</summary>
+        public List<IOperation> Exits { get; } = new();
+
+        public void AddExit(IOperation source)
+        {
+            if (!Exits.Contains(source))
+            {
+                Exits.Add(source);
+            }
+        }
     }
 
     /// <summary>
@@ -292,11 +301,7 @@ internal sealed partial class OwnershipDataflow
                     if (branch.BranchKind == BranchKind.Break)
                     {
                         LeaveScopes(edge, frame.OuterScopes);
-                        if (!frame.Breaks.Contains(branch))
-                        {
-                            frame.Breaks.Add(branch);
-                        }
-
+                        frame.AddExit(branch);
                         Join(branch, Point.Break, edge);
                     }
                     else
@@ -372,15 +377,82 @@ internal sealed partial class OwnershipDataflow
         return flow;
     }
 
-    /// <summary>The condition ends the block before it; each outcome it allows is an edge.</summary>
-    private void Branch(IOperation condition, OwnershipState state, out OwnershipState? whenTrue, out OwnershipState? whenFalse)
+    /// <summary>
+    /// The edges out of a condition, each with the operand it leaves from: the graph tests each operand of
+    /// <c>&amp;&amp;</c> and <c>||</c> in a block of its own (and turns <c>!</c> into swapped edges), so each is a
+    /// branch, and the right operand's block starts where the left's edges to it meet.
+    /// </summary>
+    private void Split(IOperation condition, OwnershipState state, List<(IOperation Source, OwnershipState State)> whenTrue, List<(IOperation Source, OwnershipState State)> whenFalse)
     {
+        switch (condition)
+        {
+            case IUnaryOperation { OperatorKind: UnaryOperatorKind.Not, OperatorMethod: null } not when IsShortCircuit(not.Operand):
+                Split(not.Operand, state, whenFalse, whenTrue);
+                return;
+
+            case IBinaryOperation { OperatorMethod: null } binary when IsShortCircuit(binary):
+            {
+                var toRight = new List<(IOperation Source, OwnershipState State)>();
+                var and = binary.OperatorKind == BinaryOperatorKind.ConditionalAnd;
+                Split(binary.LeftOperand, state, and ? toRight : whenTrue, and ? whenFalse : toRight);
+                var flow = Flow.None;
+                foreach (var edge in toRight)
+                {
+                    flow = flow.With(edge.State);
+                }
+
+                if (Materialize(binary.RightOperand, flow) is { } right)
+                {
+                    Split(binary.RightOperand, right, whenTrue, whenFalse);
+                }
+
+                return;
+            }
+        }
+
         _tryResults.Clear();
         Eval(condition, state, IsRefinable(condition) ? Mode.NoUse : Mode.Use);
         CheckUnreferenced(state, LeakReason.Statement, 0);
         var taken = state.Clone();
-        whenTrue = Refine(taken, condition, true) ? taken : null;
-        whenFalse = Refine(state, condition, false) ? state : null;
+        if (Refine(taken, condition, true))
+        {
+            whenTrue.Add((condition, taken));
+        }
+
+        if (Refine(state, condition, false))
+        {
+            whenFalse.Add((condition, state));
+        }
+    }
+
+    private static bool IsShortCircuit(IOperation operation) => operation switch
+    {
+        IBinaryOperation { OperatorKind: BinaryOperatorKind.ConditionalAnd or BinaryOperatorKind.ConditionalOr, OperatorMethod: null } binary =>
+            binary.Type?.SpecialType == SpecialType.System_Boolean,
+        IUnaryOperation { OperatorKind: UnaryOperatorKind.Not, OperatorMethod: null } not => IsShortCircuit(not.Operand),
+        _ => false,
+    };
+
+    private static Flow FlowOf(List<(IOperation Source, OwnershipState State)> edges)
+    {
+        var flow = Flow.None;
+        foreach (var edge in edges)
+        {
+            flow = flow.With(edge.State);
+        }
+
+        return flow;
+    }
+
+    /// <summary>The false edges of a loop's condition leave it: each leaves the loop's scopes and is an exit.</summary>
+    private void ExitOnFalse(LoopFrame frame, List<(IOperation Source, OwnershipState State)> whenFalse)
+    {
+        foreach (var (source, state) in whenFalse)
+        {
+            LeaveScopes(state, frame.OuterScopes);
+            frame.AddExit(source);
+            Join(source, Point.Break, state);
+        }
     }
 
     private Flow WalkIf(IConditionalOperation conditional, Flow incoming)
@@ -391,18 +463,20 @@ internal sealed partial class OwnershipDataflow
             return Flow.None;
         }
 
-        Branch(conditional.Condition, state, out var whenTrue, out var whenFalse);
+        var whenTrue = new List<(IOperation Source, OwnershipState State)>();
+        var whenFalse = new List<(IOperation Source, OwnershipState State)>();
+        Split(conditional.Condition, state, whenTrue, whenFalse);
         var result = Flow.None;
-        if (whenTrue is not null)
+        if (whenTrue.Count > 0)
         {
-            result = result.With(Walk(conditional.WhenTrue, Flow.Of(whenTrue)));
+            result = result.With(Walk(conditional.WhenTrue, FlowOf(whenTrue)));
         }
 
-        if (whenFalse is not null)
+        if (whenFalse.Count > 0)
         {
             result = conditional.WhenFalse is { } elseStatement
-                ? result.With(Walk(elseStatement, Flow.Of(whenFalse)))
-                : result.With(whenFalse);
+                ? result.With(Walk(elseStatement, FlowOf(whenFalse)))
+                : result.With(FlowOf(whenFalse));
         }
 
         return result;
@@ -436,17 +510,14 @@ internal sealed partial class OwnershipDataflow
         while (changed && _treeVisits <= MaxBlockVisits)
         {
             frame.Grew = false;
-            Branch(condition, Kept(loop, Point.Head)!, out var whenTrue, out var whenFalse);
-            if (whenFalse is not null)
-            {
-                LeaveScopes(whenFalse, outer);
-                Join(loop, Point.Break, whenFalse);
-            }
-
+            var whenTrue = new List<(IOperation Source, OwnershipState State)>();
+            var whenFalse = new List<(IOperation Source, OwnershipState State)>();
+            Split(condition, Kept(loop, Point.Head)!, whenTrue, whenFalse);
+            ExitOnFalse(frame, whenFalse);
             var back = Flow.None;
-            if (whenTrue is not null)
+            if (whenTrue.Count > 0)
             {
-                back = Walk(body, Flow.Of(whenTrue));
+                back = Walk(body, FlowOf(whenTrue));
                 if (frame.ContinuesAtBottom)
                 {
                     foreach (var edge in back.Edges)
@@ -498,16 +569,13 @@ internal sealed partial class OwnershipDataflow
                 break;
             }
 
-            Branch(loop.Condition!, bottom, out var whenTrue, out var whenFalse);
-            if (whenFalse is not null)
+            var whenTrue = new List<(IOperation Source, OwnershipState State)>();
+            var whenFalse = new List<(IOperation Source, OwnershipState State)>();
+            Split(loop.Condition!, bottom, whenTrue, whenFalse);
+            ExitOnFalse(frame, whenFalse);
+            foreach (var (_, state) in whenTrue)
             {
-                LeaveScopes(whenFalse, outer);
-                Join(loop, Point.Break, whenFalse);
-            }
-
-            if (whenTrue is not null)
-            {
-                changed = Join(loop, Point.Head, whenTrue);
+                changed |= Join(loop, Point.Head, state);
             }
         }
 
@@ -519,10 +587,10 @@ internal sealed partial class OwnershipDataflow
     {
         _loops.RemoveAt(_loops.Count - 1);
         _scopes.RemoveAt(outer);
-        var exits = Flow.None.With(Kept(frame.Loop, Point.Break));
-        foreach (var branch in frame.Breaks)
+        var exits = Flow.None;
+        foreach (var source in frame.Exits)
         {
-            exits = exits.With(Kept(branch, Point.Break));
+            exits = exits.With(Kept(source, Point.Break));
         }
 
         return exits;
@@ -541,7 +609,8 @@ internal sealed partial class OwnershipDataflow
     /// <summary>
     /// True when the graph of <paramref name="root"/> would be the tree's statements in order: see the remarks.
     /// Anything not listed here (try, using, foreach, lock, switch, goto, throw, yield, await, lambdas, local
-    /// functions, patterns, conditional expressions and short-circuit operators, initializers...) is refused.
+    /// functions, patterns, conditional expressions, short-circuit operators outside a condition, initializers...)
+    /// is refused.
     /// </summary>
     public static bool CanWalk(IOperation root, OwnershipTypes types)
     {
@@ -665,9 +734,17 @@ internal sealed partial class OwnershipDataflow
     private static bool IsPlainLocal(ILocalSymbol local, OwnershipTypes types) =>
         local.RefKind == RefKind.None && !local.IsConst && !types.IsPoolType(local.Type);
 
-    /// <summary>A condition the graph tests in one block: no short-circuit, and not a constant it folds away.</summary>
-    private static bool IsPlainCondition(IOperation condition, OwnershipTypes types) =>
-        !condition.ConstantValue.HasValue && IsPlain(condition, types);
+    /// <summary>
+    /// A condition the graph tests one operand of <c>&amp;&amp;</c>, <c>||</c> and <c>!</c> at a time, each plain
+    /// and not a constant (the graph folds constants away).
+    /// </summary>
+    private static bool IsPlainCondition(IOperation condition, OwnershipTypes types) => condition switch
+    {
+        IUnaryOperation not when IsShortCircuit(not) => IsPlainCondition(not.Operand, types),
+        IBinaryOperation binary when IsShortCircuit(binary) =>
+            IsPlainCondition(binary.LeftOperand, types) && IsPlainCondition(binary.RightOperand, types),
+        _ => !condition.ConstantValue.HasValue && IsPlain(condition, types),
+    };
 
     /// <summary>An expression without control flow of its own, made only of the operations listed.</summary>
     private static bool IsPlain(IOperation operation, OwnershipTypes types)

@@ -222,6 +222,15 @@ public sealed class TreeWalkTests
         { "return from inside a loop", """
             int M(int n) { for (int i = 0; i < n; i++) { var p = pool.AllocPage(); if (i == 3) { pool.RecyclePage(p); return i; } pool.RecyclePage(p); } return -1; }
             """ },
+        { "short-circuit conditions", """
+            void M(int n, bool a) { var p = pool.AllocPage(); if (n == 0 || a) { pool.RecyclePage(p); return; } if (!(n > 3 && a)) { Sink.Work(); } pool.RecyclePage(p); }
+            """ },
+        { "short-circuit loop condition", """
+            void M(int n) { int i = 0; while (i < n && !Sink.Cond()) { var p = pool.AllocPage(); i++; pool.RecyclePage(p); } }
+            """ },
+        { "TryAllocPage in a short-circuit", """
+            void M(bool a) { if (a && pool.TryAllocPage(out var p)) { pool.RecyclePage(p); } }
+            """ },
         { "default page", """
             void M() { Page p = default; if (Sink.Cond()) { p = pool.AllocPage(); } if (!p.IsDefault) { pool.RecyclePage(p); } }
             """ },
@@ -296,6 +305,39 @@ public sealed class TreeWalkTests
         { "recycled to the other pool", """
             void M() { var p = pool.AllocPage(); tx.RecyclePage(p); }
             """, "PP1005" },
+        { "or skips the recycle when both are false", """
+            void M(bool a, bool b) { var p = pool.AllocPage(); if (a || b) { pool.RecyclePage(p); } }
+            """, "PP1001" },
+        { "and returns before the recycle", """
+            void M(bool a, bool b) { var p = pool.AllocPage(); if (a && b) { return; } pool.RecyclePage(p); }
+            """, "PP1001" },
+        { "negated and", """
+            void M(bool a, bool b) { var p = pool.AllocPage(); if (!(a && b)) { pool.RecyclePage(p); } }
+            """, "PP1001" },
+        { "short-circuit loop condition recycles twice", """
+            void M(int n) { var p = pool.AllocPage(); int i = 0; while (i < n || Sink.Cond()) { i++; pool.RecyclePage(p); } }
+            """, "PP1001,PP1003" },
+        { "TryAllocPage after a short-circuit, not recycled", """
+            void M(bool a) { if (a && pool.TryAllocPage(out var p)) { Sink.Bytes(p.Span); } }
+            """, "PP1001" },
+        { "negated and with IsDefault: leaks only where the else is not taken", """
+            void M(bool a) { pool.TryAllocPage(out var p); if (!(a && p.IsDefault)) { } else { pool.RecyclePage(p); } }
+            """, "PP1001" },
+        { "or with IsDefault: the false edge holds the page", """
+            void M(bool a) { pool.TryAllocPage(out var p); if (a || p.IsDefault) { pool.RecyclePage(p); } }
+            """, "PP1001" },
+        { "and with TryAllocPage: the left false edge has no page, the right false edge none either", """
+            void M(bool a) { if (!a && pool.TryAllocPage(out var p)) { Sink.Work(); } else { return; } }
+            """, "PP1001" },
+        { "and after TryAllocPage: the right operand's false edge holds the page", """
+            void M(bool b) { if (pool.TryAllocPage(out var p) && b) { pool.RecyclePage(p); } }
+            """, "PP1001" },
+        { "or after a failed TryAllocPage: the right operand's true edge holds the page", """
+            void M(bool b) { if (!pool.TryAllocPage(out var p) || b) { return; } pool.RecyclePage(p); }
+            """, "PP1001" },
+        { "use after recycle in the right operand", """
+            void M(bool a) { var p = pool.AllocPage(); pool.RecyclePage(p); if (a || p.Length > 0) { Sink.Work(); } }
+            """, "PP1002" },
         { "nested loop leak", """
             void M(int n) { for (int i = 0; i < n; i++) { int j = 0; while (j < n) { j++; var p = pool.AllocPage(); if (j == 3) { break; } pool.RecyclePage(p); } } }
             """, "PP1001" },
@@ -314,8 +356,9 @@ public sealed class TreeWalkTests
         { "lambda", "void M() { var p = pool.AllocPage(); Action a = () => Sink.Work(); pool.RecyclePage(p); }" },
         { "local function", "void M() { var p = pool.AllocPage(); pool.RecyclePage(p); void L() { } }" },
         { "await", "async Task M() { var p = pool.AllocPage(); await Task.Yield(); pool.RecyclePage(p); }" },
-        { "short-circuit and", "void M(bool a, bool b) { var p = pool.AllocPage(); if (a && b) { } pool.RecyclePage(p); }" },
-        { "short-circuit or", "void M(bool a, bool b) { var p = pool.AllocPage(); if (a || b) { } pool.RecyclePage(p); }" },
+        { "short-circuit and as a value", "void M(bool a, bool b) { var p = pool.AllocPage(); bool c = a && b; pool.RecyclePage(p); }" },
+        { "short-circuit or as an argument", "void M(bool a, bool b) { var p = pool.AllocPage(); Console.WriteLine(a || b); pool.RecyclePage(p); }" },
+        { "constant operand of a short-circuit", "void M(bool a) { var p = pool.AllocPage(); if (a && true) { } pool.RecyclePage(p); }" },
         { "conditional expression", "void M(bool c) { var p = c ? pool.AllocPage() : default; pool.RecyclePage(p); }" },
         { "null coalescing", "void M(string? s) { var p = pool.AllocPage(); Sink.Work(); var t = s ?? \"\"; pool.RecyclePage(p); }" },
         { "conditional access", "void M(string? s) { var p = pool.AllocPage(); var n = s?.Length; pool.RecyclePage(p); }" },
@@ -358,6 +401,11 @@ public sealed class TreeWalkTests
         { "pages in object locals", "void M() { object o = pool.AllocPage(); Sink.Work(); }" },
         { "TryAllocPage result negated twice", "void M() { bool ok = pool.TryAllocPage(out var p); if (!!ok) { pool.RecyclePage(p); } }" },
         { "compare with default", "void M() { pool.TryAllocPage(out var p); if (p == default) { return; } pool.RecyclePage(p); }" },
+        { "short-circuit at the end of a scope", "void M(bool a, bool b, out Page o) { o = default; { var p = pool.AllocPage(); if (a || b) { o = p; } } }" },
+        { "short-circuit loop at the end of a scope", "void M(bool a, out Page o) { o = default; { var p = pool.AllocPage(); int i = 0; while (i < 3 && !a) { i++; if (i == 2) { o = p; break; } } } }" },
+        { "do while with short-circuit", "void M(bool a) { var p = pool.AllocPage(); int i = 0; do { i++; } while (i < 3 || a); pool.RecyclePage(p); }" },
+        { "IsDefault in a short-circuit", "void M(bool a) { pool.TryAllocPage(out var p); if (a || p.IsDefault) { return; } pool.RecyclePage(p); }" },
+        { "user-defined and on a struct", "void M() { var p = pool.AllocPage(); if (p == default || p.Length == 0) { Sink.Work(); } pool.RecyclePage(p); }" },
     };
 
     [Theory]
@@ -424,8 +472,8 @@ public sealed class TreeWalkTests
         Assert.Empty(exceptions);
         Assert.Empty(diagnostics);
 
-        // Poll, Drain, Split, Lend, Give and OnPageCreated; Deliver (||) and Copy (try) need their graphs.
-        Assert.Equal(baseline + 6, analyzer.ProvedByTreeWalk);
+        // Poll, Deliver, Drain, Split, Lend, Give and OnPageCreated; Copy (try/finally) needs its graph.
+        Assert.Equal(baseline + 7, analyzer.ProvedByTreeWalk);
     }
 
     /// <summary>
