@@ -87,7 +87,10 @@ internal sealed partial class OwnershipDataflow
         return true;
     }
 
-    /// <summary>The states on the edges out of a statement, not yet joined; none when it does not complete.</summary>
+    /// <summary>
+    /// The states on the edges out of a statement, not yet joined; none when it does not complete. <see cref="With(OwnershipState?)"/>
+    /// appends in place: a flow has one owner, which hands it on and does not use it again.
+    /// </summary>
     private readonly struct Flow
     {
         private readonly List<OwnershipState>? _edges;
@@ -395,13 +398,7 @@ internal sealed partial class OwnershipDataflow
                 var toRight = new List<(IOperation Source, OwnershipState State)>();
                 var and = binary.OperatorKind == BinaryOperatorKind.ConditionalAnd;
                 Split(binary.LeftOperand, state, and ? toRight : whenTrue, and ? whenFalse : toRight);
-                var flow = Flow.None;
-                foreach (var edge in toRight)
-                {
-                    flow = flow.With(edge.State);
-                }
-
-                if (Materialize(binary.RightOperand, flow) is { } right)
+                if (Materialize(binary.RightOperand, FlowOf(toRight)) is { } right)
                 {
                     Split(binary.RightOperand, right, whenTrue, whenFalse);
                 }
