@@ -20,13 +20,27 @@ namespace PagePool.Analyzers.Ownership;
 /// <c>out</c> argument is owned by the caller (unless <c>[NotOwned]</c>), parameters are borrowed unless
 /// <c>[Owned]</c>, copies of the struct are the same page, and handing on (recycling, passing to an <c>[Owned]</c>
 /// parameter, returning, storing into a field, array or collection) discharges the obligation. A method that never
-/// mentions a page (or a rented array) costs one walk over its operations and builds no control-flow graph.
+/// mentions a page (or a rented array) costs one walk over its operations and builds no control-flow graph; nor does
+/// a correct method whose statements are only blocks, ifs, loops and returns over plain expressions, which the walk
+/// of OwnershipDataflow.TreeWalk.cs proves clean (any other method, and any the walk cannot prove, gets its graph).
 /// </remarks>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class OwnershipAnalyzer : DiagnosticAnalyzer
 {
     private static int s_internalErrors;
     private static int s_graphsBuilt;
+
+    private readonly bool _treeWalk;
+    private int _provedByTreeWalk;
+
+    /// <summary>Creates the analyzer.</summary>
+    public OwnershipAnalyzer()
+        : this(treeWalk: true)
+    {
+    }
+
+    /// <summary>For tests: <paramref name="treeWalk"/> false builds a graph for every method that touches a page.</summary>
+    internal OwnershipAnalyzer(bool treeWalk) => _treeWalk = treeWalk;
 
     /// <inheritdoc/>
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(
@@ -48,12 +62,22 @@ public sealed class OwnershipAnalyzer : DiagnosticAnalyzer
     /// <summary>The last internal error, for tests to show.</summary>
     internal static Exception? LastInternalError { get; private set; }
 
+    /// <summary>
+    /// For tests: after the tree walk proves a method clean, build its graph anyway and count an internal error
+    /// when the graph reports something (its diagnostics are reported too). Set once, before any analysis.
+    /// </summary>
+    internal static bool CheckTreeWalks { get; set; }
+
+    /// <summary>How many methods this instance proved clean without a graph (for tests).</summary>
+    internal int ProvedByTreeWalk => Volatile.Read(ref _provedByTreeWalk);
+
     /// <inheritdoc/>
     public override void Initialize(AnalysisContext context)
     {
         context.EnableConcurrentExecution();
         context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
-        context.RegisterCompilationStartAction(static start =>
+        var treeWalk = _treeWalk;
+        context.RegisterCompilationStartAction(start =>
         {
             var types = OwnershipTypes.Create(start.Compilation);
             if (!types.HasAnything)
@@ -61,11 +85,11 @@ public sealed class OwnershipAnalyzer : DiagnosticAnalyzer
                 return;
             }
 
-            start.RegisterOperationBlockAction(block => AnalyzeBlock(block, types));
+            start.RegisterOperationBlockAction(block => AnalyzeBlock(block, types, treeWalk ? this : null));
         });
     }
 
-    private static void AnalyzeBlock(OperationBlockAnalysisContext context, OwnershipTypes types)
+    private static void AnalyzeBlock(OperationBlockAnalysisContext context, OwnershipTypes types, OwnershipAnalyzer? treeWalk)
     {
         var trackArrays = types.ArrayPool is not null
             && context.OperationBlocks.Length > 0
@@ -87,10 +111,22 @@ public sealed class OwnershipAnalyzer : DiagnosticAnalyzer
 
             try
             {
+                var method = context.OwningSymbol as IMethodSymbol;
+                if (treeWalk is not null && TryTreeWalk(context, root, method, types, trackArrays))
+                {
+                    Interlocked.Increment(ref treeWalk._provedByTreeWalk);
+                    if (CheckTreeWalks)
+                    {
+                        CheckTreeWalk(context, block, method, types, trackArrays);
+                    }
+
+                    continue;
+                }
+
                 Interlocked.Increment(ref s_graphsBuilt);
                 var graph = context.GetControlFlowGraph(block);
                 var reporter = new OwnershipReporter(context.ReportDiagnostic);
-                AnalyzeGraph(graph, context.OwningSymbol as IMethodSymbol, types, reporter, trackArrays, offContextApi: null, context.CancellationToken);
+                AnalyzeGraph(graph, method, types, reporter, trackArrays, offContextApi: null, context.CancellationToken);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -98,6 +134,43 @@ public sealed class OwnershipAnalyzer : DiagnosticAnalyzer
                 Interlocked.Increment(ref s_internalErrors);
                 LastInternalError = new InvalidOperationException("Ownership analysis failed in " + context.OwningSymbol.ToDisplayString(), ex);
             }
+        }
+    }
+
+    /// <summary>The fast path: true when the method is proved clean without a graph.</summary>
+    private static bool TryTreeWalk(OperationBlockAnalysisContext context, IOperation root, IMethodSymbol? method, OwnershipTypes types, bool trackArrays)
+    {
+        try
+        {
+            return OwnershipDataflow.CanWalk(root, types)
+                && OwnershipDataflow.ProvesClean(root, method, types, trackArrays, context.CancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A bug in the fast path must cost only time: count it (tests fail on it) and build the graph.
+            Interlocked.Increment(ref s_internalErrors);
+            LastInternalError = new InvalidOperationException("The tree walk failed in " + context.OwningSymbol.ToDisplayString(), ex);
+            return false;
+        }
+    }
+
+    /// <summary>The tests' check of the fast path: the graph must agree that the method is clean.</summary>
+    private static void CheckTreeWalk(OperationBlockAnalysisContext context, IOperation block, IMethodSymbol? method, OwnershipTypes types, bool trackArrays)
+    {
+        var found = new List<Diagnostic>();
+        var graph = context.GetControlFlowGraph(block);
+        AnalyzeGraph(graph, method, types, new OwnershipReporter(found.Add), trackArrays, offContextApi: null, context.CancellationToken);
+        if (found.Count == 0)
+        {
+            return;
+        }
+
+        Interlocked.Increment(ref s_internalErrors);
+        LastInternalError = new InvalidOperationException(
+            "The tree walk proved " + context.OwningSymbol.ToDisplayString() + " clean, but its graph reports: " + string.Join("; ", found));
+        foreach (var diagnostic in found)
+        {
+            context.ReportDiagnostic(diagnostic);
         }
     }
 

@@ -23,11 +23,11 @@ namespace PagePool.Analyzers.Ownership;
 /// the one the full run reaches, and the reporting pass re-evaluates each block from a state equal to the one its
 /// last visit saw in that lattice, so a check that fires there fired during the first run too.
 /// </remarks>
-internal sealed class OwnershipDataflow
+internal sealed partial class OwnershipDataflow
 {
     private const int MaxBlockVisits = 20_000;
 
-    private readonly ControlFlowGraph _graph;
+    private readonly ControlFlowGraph? _graph;
     private readonly IMethodSymbol? _method;
     private readonly OwnershipTypes _types;
     private readonly OwnershipReporter _reporter;
@@ -51,10 +51,10 @@ internal sealed class OwnershipDataflow
     private bool _reporting;
     private bool _wouldReport;
     private int _currentContext;
-    private BasicBlock _currentBlock = null!;
+    private BasicBlock? _currentBlock;
 
     public OwnershipDataflow(
-        ControlFlowGraph graph,
+        ControlFlowGraph? graph,
         IMethodSymbol? method,
         OwnershipTypes types,
         Dictionary<ILocalSymbol, object?>? localPoolInstances,
@@ -73,6 +73,13 @@ internal sealed class OwnershipDataflow
         _reporter = reporter;
         _offContextApi = offContextApi;
         _cancellationToken = cancellationToken;
+        if (graph is null)
+        {
+            // The tree walk (OwnershipDataflow.TreeWalk.cs): no graph, no try regions.
+            _blockInTry = Array.Empty<bool>();
+            return;
+        }
+
         _blockInTry = new bool[graph.Blocks.Length];
         foreach (var block in graph.Blocks)
         {
@@ -200,29 +207,9 @@ internal sealed class OwnershipDataflow
     /// </summary>
     public bool Run()
     {
-        var entry = _graph.Blocks[0];
-        var initial = new OwnershipState(_slots);
-        if (_method is not null)
-        {
-            foreach (var parameter in _method.Parameters)
-            {
-                var kind = _types.KindOf(parameter.Type);
-                if (kind != ResourceKind.Page || parameter.RefKind == RefKind.Out)
-                {
-                    continue;
-                }
-
-                var location = parameter.Locations.Length > 0 ? parameter.Locations[0] : Location.None;
-                var site = GetSite(parameter, location, ResourceKind.Page, parameter.Name, isParameter: true);
-                _sites[site].Name = parameter.Name;
-                var id = site * 2;
-                var owned = parameter.RefKind == RefKind.None && _types.IsOwnedParameter(parameter);
-                initial.Resources[id] = new ResourceState { Flags = owned ? Own.Held : Own.Borrowed };
-                initial.SetValue(parameter, ResourceSet.Of(id));
-            }
-        }
-
-        Merge(entry.Ordinal, 0, initial);
+        var graph = _graph!;
+        var entry = graph.Blocks[0];
+        Merge(entry.Ordinal, 0, InitialState());
         var visits = 0;
         while (_worklist.Count > 0)
         {
@@ -250,6 +237,33 @@ internal sealed class OwnershipDataflow
         }
 
         return true;
+    }
+
+    /// <summary>The state on entry: each page parameter is held ([Owned], by value) or borrowed.</summary>
+    private OwnershipState InitialState()
+    {
+        var initial = new OwnershipState(_slots);
+        if (_method is not null)
+        {
+            foreach (var parameter in _method.Parameters)
+            {
+                var kind = _types.KindOf(parameter.Type);
+                if (kind != ResourceKind.Page || parameter.RefKind == RefKind.Out)
+                {
+                    continue;
+                }
+
+                var location = parameter.Locations.Length > 0 ? parameter.Locations[0] : Location.None;
+                var site = GetSite(parameter, location, ResourceKind.Page, parameter.Name, isParameter: true);
+                _sites[site].Name = parameter.Name;
+                var id = site * 2;
+                var owned = parameter.RefKind == RefKind.None && _types.IsOwnedParameter(parameter);
+                initial.Resources[id] = new ResourceState { Flags = owned ? Own.Held : Own.Borrowed };
+                initial.SetValue(parameter, ResourceSet.Of(id));
+            }
+        }
+
+        return initial;
     }
 
     private static long Key(int ordinal, int context) => ((long)context << 32) | (uint)ordinal;
@@ -285,7 +299,7 @@ internal sealed class OwnershipDataflow
     {
         var ordinal = (int)(key & 0xFFFFFFFF);
         var context = (int)(key >> 32);
-        var block = _graph.Blocks[ordinal];
+        var block = _graph!.Blocks[ordinal];
         var state = _inStates[key].Clone();
         _currentContext = context;
         _currentBlock = block;
@@ -537,7 +551,7 @@ internal sealed class OwnershipDataflow
     /// <summary>A point where an exception may be thrown: its state before the call's effects goes to the handlers.</summary>
     private void MayThrow(OwnershipState state, IOperation operation)
     {
-        if (!_blockInTry[_currentBlock.Ordinal])
+        if (_currentBlock is null || !_blockInTry[_currentBlock.Ordinal])
         {
             return;
         }
@@ -636,13 +650,7 @@ internal sealed class OwnershipDataflow
 
     private void KillRegion(OwnershipState state, ControlFlowRegion region, int line)
     {
-        var killed = false;
-        foreach (var local in region.Locals)
-        {
-            killed |= state.RemoveValue(local);
-            state.RemoveFact(local);
-        }
-
+        var killed = KillLocals(state, region.Locals);
         foreach (var capture in region.CaptureIds)
         {
             killed |= state.RemoveValue(capture);
@@ -652,6 +660,19 @@ internal sealed class OwnershipDataflow
         {
             CheckUnreferenced(state, LeakReason.ScopeExit, line);
         }
+    }
+
+    /// <summary>Forgets the locals of a scope control leaves; true when one of them held something.</summary>
+    private static bool KillLocals(OwnershipState state, ImmutableArray<ILocalSymbol> locals)
+    {
+        var killed = false;
+        foreach (var local in locals)
+        {
+            killed |= state.RemoveValue(local);
+            state.RemoveFact(local);
+        }
+
+        return killed;
     }
 
     private int LineOfBranch(ControlFlowBranch branch)
@@ -908,7 +929,7 @@ internal sealed class OwnershipDataflow
                     : ResourceSet.Empty;
 
             case IFlowAnonymousFunctionOperation lambda:
-                EscapeCaptured(state, _graph.GetAnonymousFunctionControlFlowGraph(lambda));
+                EscapeCaptured(state, _graph!.GetAnonymousFunctionControlFlowGraph(lambda));
                 return ResourceSet.Empty;
 
             case IMethodReferenceOperation methodReference:
@@ -1033,22 +1054,7 @@ internal sealed class OwnershipDataflow
 
         if (variable is not null)
         {
-            var value = Eval(assignment.Value, state, Mode.Use);
-            Assign(state, variable, value, (variable as ISymbol)?.Name);
-            if (_tryResults.TryGetValue(Strip(assignment.Value), out var facts))
-            {
-                state.SetFact(variable, facts);
-            }
-            else if (Strip(assignment.Value) is IFlowCaptureReferenceOperation captured && state.TryGetFact(captured.Id, out var capturedFacts))
-            {
-                state.SetFact(variable, capturedFacts);
-            }
-            else
-            {
-                state.RemoveFact(variable);
-            }
-
-            return value;
+            return AssignVariable(state, variable, assignment.Value);
         }
 
         if (target is IDiscardOperation)
@@ -1086,6 +1092,27 @@ internal sealed class OwnershipDataflow
         var stored = Eval(assignment.Value, state, Mode.Use);
         Escape(state, stored);
         return ResourceSet.Empty;
+    }
+
+    /// <summary>A local or parameter takes the value (and what a Try call's result says of it).</summary>
+    private ResourceSet AssignVariable(OwnershipState state, object variable, IOperation valueOperation)
+    {
+        var value = Eval(valueOperation, state, Mode.Use);
+        Assign(state, variable, value, (variable as ISymbol)?.Name);
+        if (_tryResults.TryGetValue(Strip(valueOperation), out var facts))
+        {
+            state.SetFact(variable, facts);
+        }
+        else if (Strip(valueOperation) is IFlowCaptureReferenceOperation captured && state.TryGetFact(captured.Id, out var capturedFacts))
+        {
+            state.SetFact(variable, capturedFacts);
+        }
+        else
+        {
+            state.RemoveFact(variable);
+        }
+
+        return value;
     }
 
     private static void Escape(OwnershipState state, ResourceSet value)

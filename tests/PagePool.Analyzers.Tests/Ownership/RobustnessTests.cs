@@ -160,7 +160,7 @@ public sealed class RobustnessTests
 
     private static readonly CSharpParseOptions ParseOptions = new(LanguageVersion.Preview);
 
-    private static CSharpCompilation Compile(CSharpCompilationOptions? options, params string[] sources)
+    internal static CSharpCompilation Compile(CSharpCompilationOptions? options, params string[] sources)
     {
         var trees = sources
             .Concat(new[] { OwnershipVerifier.GlobalUsings, OwnershipVerifier.Pools })
@@ -176,7 +176,7 @@ public sealed class RobustnessTests
             options ?? new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable, allowUnsafe: true));
     }
 
-    private static async Task<(ImmutableArray<Diagnostic> Diagnostics, List<Exception> Exceptions)> AnalyzeAsync(Compilation compilation)
+    internal static async Task<(ImmutableArray<Diagnostic> Diagnostics, List<Exception> Exceptions)> AnalyzeAsync(Compilation compilation, OwnershipAnalyzer? analyzer = null)
     {
         var exceptions = new List<Exception>();
         var options = new CompilationWithAnalyzersOptions(
@@ -185,7 +185,7 @@ public sealed class RobustnessTests
             concurrentAnalysis: false,
             logAnalyzerExecutionTime: false,
             reportSuppressedDiagnostics: false);
-        var withAnalyzers = compilation.WithAnalyzers(ImmutableArray.Create<DiagnosticAnalyzer>(new OwnershipAnalyzer()), options);
+        var withAnalyzers = compilation.WithAnalyzers(ImmutableArray.Create<DiagnosticAnalyzer>(analyzer ?? new OwnershipAnalyzer()), options);
         var diagnostics = await withAnalyzers.GetAnalyzerDiagnosticsAsync(CancellationToken.None);
         return (diagnostics, exceptions);
     }
@@ -344,7 +344,7 @@ public sealed class RobustnessTests
         }
     }
 
-    private static string StripMarkup(string source)
+    internal static string StripMarkup(string source)
     {
         var builder = new StringBuilder(source.Length);
         for (var i = 0; i < source.Length; i++)
