@@ -101,4 +101,50 @@ public sealed class PageHandleTests
         pool.DestroyPagePool();
         Assert.Null(PagePoolRegistry.Find(poolId));
     }
+
+    [Fact]
+    public void A_full_table_refuses_a_pool_and_reuses_an_index_first_in_first_out_with_a_new_generation()
+    {
+        var table = new PagePoolRegistry.PoolTable(capacity: 3);
+        RuntimePagePool pool = Create(poolSize: 1);
+        PagePoolCore core = pool.AllocPage().Core!;
+        int a = table.Register(core, "a"), b = table.Register(core, "b"), c = table.Register(core, "c");
+
+        Assert.Equal(new[] { 1, 2, 3 }, new[] { a, b, c });
+        Assert.Equal(3, table.Count);
+        var ex = Assert.Throws<InvalidOperationException>(() => table.Register(core, "d"));
+        Assert.Contains("'d'", ex.Message);
+        Assert.Contains("DestroyPagePool()", ex.Message);
+
+        table.Unregister(b);
+        table.Unregister(a);
+        table.Unregister(b); // twice, or an unknown id: ignored
+        table.Unregister(0);
+        Assert.Null(table.Find(a));
+        Assert.Same(core, table.Find(c));
+
+        int b2 = table.Register(core, "b2"); // the first index given back comes back first, one generation on
+        int a2 = table.Register(core, "a2");
+        Assert.Equal((1 << PagePoolRegistry.IndexBits) | 2, b2);
+        Assert.Equal((1 << PagePoolRegistry.IndexBits) | 1, a2);
+        Assert.Null(table.Find(b));            // a stale id of the index's former pool does not resolve
+        Assert.Same(core, table.Find(b2));
+    }
+
+    [Fact]
+    public void Generations_wrap_within_the_22_bits_a_page_holds()
+    {
+        var table = new PagePoolRegistry.PoolTable(capacity: 1);
+        RuntimePagePool pool = Create(poolSize: 1);
+        PagePoolCore core = pool.AllocPage().Core!;
+        int id = 0;
+        for (int i = 0; i < 70; i++)
+        {
+            id = table.Register(core, "p");
+            Assert.InRange(id, 1, (1 << PagePoolRegistry.IdBits) - 1);
+            Assert.Equal(1, id & ((1 << PagePoolRegistry.IndexBits) - 1));
+            table.Unregister(id);
+        }
+        Assert.Equal(((70 - 1) % 64) << PagePoolRegistry.IndexBits | 1, id);
+    }
 }
