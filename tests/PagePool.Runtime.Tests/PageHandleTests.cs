@@ -147,4 +147,51 @@ public sealed class PageHandleTests
         }
         Assert.Equal(((70 - 1) % 64) << PagePoolRegistry.IndexBits | 1, id);
     }
+
+    [Fact]
+    public void An_unreachable_pool_with_no_page_out_is_destroyed_by_its_finalizer_and_leaves_the_registry()
+    {
+        int poolId = CreateAndAbandon(keepOnePage: false, out _);
+        CollectAndFinalize();
+
+        Assert.Null(PagePoolRegistry.Find(poolId));
+    }
+
+    [Fact]
+    public void An_unreachable_pool_with_a_page_out_keeps_that_page_valid()
+    {
+        int poolId = CreateAndAbandon(keepOnePage: true, out Page held);
+        CollectAndFinalize();
+
+        PagePoolCore? core = PagePoolRegistry.Find(poolId);
+        Assert.NotNull(core);                   // a page is still out: the engine and its memory stay
+        Assert.True(core!.IsDestroyed);         // but the pool was destroyed: its idle pages are released
+        Assert.Equal(1, core.PagesInUse);
+        Assert.Equal(7, core.GetStats().RecycleReleased);
+        held.Span.Fill(9);                      // the held page's memory is still the pool's
+        Assert.Equal(9, held.Memory.Span[4095]);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static int CreateAndAbandon(bool keepOnePage, out Page held)
+    {
+        RuntimePagePool pool = Create(poolSize: 8);
+        var pages = new Page[8];
+        pool.AllocPages(pages);
+        for (int i = keepOnePage ? 1 : 0; i < pages.Length; i++)
+        {
+            pool.RecyclePage(pages[i]);
+        }
+        held = keepOnePage ? pages[0] : default;
+        return pages[0].PoolId;
+    }
+
+    private static void CollectAndFinalize()
+    {
+        for (int i = 0; i < 2; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+    }
 }
