@@ -221,4 +221,39 @@ public sealed class PoolBehaviorTests
         Assert.Equal(4, Other.DefaultPool.PoolSize);
         Assert.Equal(PageMemoryKind.Native, new NativeHeadroomPool().GetPageStats().MemoryKind);
     }
+
+    [Theory]
+    [MemberData(nameof(AllPools.Names), MemberType = typeof(AllPools))]
+    public void A_pool_dropped_without_destroy_is_destroyed_by_its_finalizer(string name)
+    {
+        Page stale = AbandonAfterUse(name, keepOne: false);
+        Page held = AbandonAfterUse(name, keepOne: true);
+        for (int i = 0; i < 2; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+
+        Assert.Null(stale.Core);                 // nothing was out: destroyed, memory freed, gone from the registry
+        PagePool.Internal.PagePoolCore? core = held.Core;
+        Assert.NotNull(core);                    // a page is still out: the engine and that page's memory stay
+        Assert.True(core!.IsDestroyed);
+        Assert.Equal(1, core.PagesInUse);
+        held.Span.Fill(0x5A);
+        Assert.Equal(0x5A, held.Span[held.Length - 1]);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static Page AbandonAfterUse(string name, bool keepOne)
+    {
+        ITestPool pool = AllPools.Create(name);
+        Page a = pool.AllocPage();
+        Page b = pool.AllocPage();
+        pool.RecyclePage(a);
+        if (!keepOne)
+        {
+            pool.RecyclePage(b);
+        }
+        return b;
+    }
 }

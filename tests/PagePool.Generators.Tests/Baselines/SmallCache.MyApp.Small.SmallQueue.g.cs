@@ -67,6 +67,9 @@ partial class SmallQueue
 
     private global::System.Buffers.MemoryPool<byte>? __pp_memoryPool;
 
+    // Destroys the pool if this object is dropped without DestroyPagePool(): armed by the first slow path.
+    private global::PagePool.Internal.PoolFinalizer? __pp_finalizer;
+
     // ---- Fast path: alloc cache (owner context) ------------------------------------------------------------
 
     /// <summary>Takes a page from the pool. Owner context only: one caller at a time, as a NAPI poll loop.</summary>
@@ -273,6 +276,7 @@ partial class SmallQueue
         __pp_owner.Capture();
         // Written once: recycling threads read this field's cache line on every recycle.
         global::PagePool.Internal.PageSlot[] slots = __pp_slots ??= __pp_core.Slots;
+        __pp_finalizer ??= new global::PagePool.Internal.PoolFinalizer(__pp_core, __pp_Destroy);
         global::System.Span<int> cache = ((global::System.Span<int>)__pp_cache).Slice(__pp_CachePad, __pp_CacheSize);
         ref global::PagePool.Internal.OwnerCounters counters = ref __pp_core.Owner;
         // Pop, dropping stale duplicates: ids whose page was taken again since they were queued.
@@ -605,7 +609,8 @@ partial class SmallQueue
     /// through <c>OnPageReleased</c>), pages still out are released as they come back, and pages never returned
     /// are reported. Allocating afterwards throws <see cref="global::PagePool.PagePoolException"/>. Owner context
     /// only; calling it again does nothing. The pool's memory lives until this call and the return of its last
-    /// page: call it when the queue stops, or the memory is never freed.
+    /// page: call it when the queue stops (an object dropped without it is destroyed by a finalizer, which
+    /// runs <c>OnPageReleased</c> on the finalizer thread).
     /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("PagePool.Generators", "1.0.0.0")]
     public void DestroyPagePool()
@@ -637,6 +642,7 @@ partial class SmallQueue
         {
             return;
         }
+        __pp_finalizer?.Suppress();
         int n = __pp_core.Owner.CacheCount;
         __pp_core.Owner.SetCacheCount(-1);
         global::PagePool.Internal.PageSlot[] slots = __pp_core.Slots;
