@@ -1,5 +1,4 @@
 using System;
-using System.Diagnostics;
 using System.Buffers;
 using System.Collections.Generic;
 using System.Runtime.CompilerServices;
@@ -22,7 +21,7 @@ namespace PagePool;
 /// <para>The layout follows the kernel's page_pool: an owner cache (array stack, no atomics), refilled in batches from
 /// a lock-free return ring that other threads recycle into, and a slow path that creates pages up to PoolSize.</para>
 /// <para>Lifetime: the pool and its memory live until <see cref="DestroyPagePool"/> and the return of its last page,
-/// as the kernel's page_pool does. A pool that becomes unreachable without it is destroyed by its finalizer: idle
+/// as the kernel's page_pool does. A pool that becomes unreachable without it is destroyed by a finalizer: idle
 /// memory is freed, and the memory of pages still out stays valid (nobody can recycle them any more).</para>
 /// </remarks>
 public sealed class RuntimePagePool
@@ -41,6 +40,7 @@ public sealed class RuntimePagePool
     private readonly bool _plainRecycle;    // neither hooks nor fragments: the direct recycle is a push
     private readonly Action<Page>? _onCreated;
     private readonly Action<Page>? _onReleased;
+    private readonly PoolFinalizer _finalizer;  // destroys the pool if it is dropped without DestroyPagePool()
     private OwnerContext _owner;            // who the owner is: AllocPage checks it, RecyclePage asks it
     private int _fragId = -1;               // fragments: the page being carved, its next offset and fragments handed out
     private int _fragOffset;
@@ -69,6 +69,7 @@ public sealed class RuntimePagePool
         _onReleased = options.OnPageReleased;
         Headroom = options.Headroom;
         MaxLength = Shared.PagePoolRules.EffectiveMaxLength(options.PageSize, options.Headroom, options.MaxLength);
+        _finalizer = new PoolFinalizer(_core, DestroyPagePool);
     }
 
     /// <summary>Bytes per page.</summary>
@@ -344,7 +345,7 @@ public sealed class RuntimePagePool
         {
             return;
         }
-        GC.SuppressFinalize(this);
+        _finalizer.Suppress();
         FlushFragmentPage();
         for (int i = 0; i < _core.Owner.CacheCount; i++)
         {
@@ -353,29 +354,6 @@ public sealed class RuntimePagePool
         _core.Owner.SetCacheCount(-1); // both fast paths now fall into their slow paths, which see the pool is destroyed
         DrainAfterDestroy();
         _core.CompleteDestroy();
-    }
-
-    /// <summary>
-    /// A pool that becomes unreachable without <see cref="DestroyPagePool"/> is destroyed here, on the finalizer thread.
-    /// Nothing can recycle into it any more (a <see cref="Page"/> does not reference its pool, and the owners
-    /// <see cref="AsMemoryPool"/> hands out keep it reachable), so its idle pages are released (OnPageReleased runs on the
-    /// finalizer thread) and their memory freed; the memory of pages still out stays valid, and is never freed.
-    /// </summary>
-    ~RuntimePagePool()
-    {
-        if (_core is null)
-        {
-            return; // the constructor threw before the engine existed: nothing to destroy
-        }
-        try
-        {
-            DestroyPagePool();
-        }
-        catch (Exception ex)
-        {
-            // A finalizer must not throw (it would end the process); the only code that can throw here is the user's hook.
-            Trace.TraceError($"Page pool '{_core.Name}' was not destroyed and its finalizer failed: {ex}");
-        }
     }
 
     /// <summary>

@@ -5,12 +5,16 @@ using System.Diagnostics;
 namespace PagePool.Internal;
 
 /// <summary>
-/// Destroys a generated pool whose owner object was dropped without <c>DestroyPagePool()</c>. The generated class holds
-/// the only reference to it, and it holds the pool's destroy method, so both become unreachable together and its
-/// finalizer runs the destroy: nothing can recycle into an unreachable pool (a <see cref="Page"/> does not reference
-/// it), so its idle pages are released and their memory freed; pages still out keep theirs. For generated code.
+/// Destroys a pool (a <see cref="RuntimePagePool"/>, or a generated pool's owner object) dropped without
+/// <c>DestroyPagePool()</c>. The pool object holds the only reference to it, and it holds the pool's destroy method, so
+/// both become unreachable together and its finalizer runs the destroy: nothing can recycle into an unreachable pool (a
+/// <see cref="Page"/> does not reference it; the owners <c>AsMemoryPool()</c> hands out keep it reachable), so its idle
+/// pages are released and their memory freed; pages still out keep theirs. For the runtime and generated code.
 /// </summary>
-/// <remarks>Thread-safety: created by the owner's first slow path; <see cref="Suppress"/> is called by the owner's destroy.</remarks>
+/// <remarks>
+/// Thread-safety: created by the pool's constructor (runtime) or first slow path (generated, where no constructor is
+/// ours); <see cref="Suppress"/> is called by the owner's destroy.
+/// </remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class PoolFinalizer
 {
