@@ -141,7 +141,7 @@ public sealed class PagePoolCore
     private readonly int _clearOffset;
     private readonly int _clearLength;
     private readonly bool _poison;
-    private readonly bool _hooks;          // HasPageHooks
+    private readonly bool _hooks;          // leak tracking, poisoning or ClearOnRecycle: per-page work on recycle and allocation
     private int _freeCount;
     private long _pagesCreated;
     private long _recycleRingFull;
@@ -180,7 +180,7 @@ public sealed class PagePoolCore
             _clearLength = Shared.PagePoolRules.EffectiveMaxLength(pageSize, headroom, maxLength);
         }
         _poison = poison;
-        _hooks = HasPageHooks;
+        _hooks = _leaks is not null || _poison || _clearLength != 0;
         PoolId = PagePoolRegistry.Register(this);
         _poolBits = Page.PoolBits(PoolId);
         PagePoolMetrics.Register(this);
@@ -199,7 +199,7 @@ public sealed class PagePoolCore
     public bool IsDestroyed => _destroyed;
 
     /// <summary>Whether recycles must call <see cref="OnRecycled"/> and allocations <see cref="OnAllocated"/>.</summary>
-    public bool HasPageHooks => _leaks is not null || _poison || _clearLength != 0;
+    public bool HasPageHooks => _hooks;
 
     /// <summary>The memory kind in use (Native when huge pages fell back).</summary>
     public PageMemoryKind MemoryKind => _arena.Kind;
@@ -397,18 +397,17 @@ public sealed class PagePoolCore
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryMarkIdleShared(Page page)
     {
-        if (page.PoolId != PoolId)
+        if (!IsInUse(page))
         {
             return false;
         }
-        ref int state = ref Slots[page.Id].State;
-        if (Volatile.Read(ref state) != PageState.InUse)
-        {
-            return false;
-        }
-        Volatile.Write(ref state, PageState.Idle);
+        Volatile.Write(ref Slots[page.Id].State, PageState.Idle);
         return true;
     }
+
+    /// <summary>Any thread: the page is this pool's and in use (not default, foreign, idle or released).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool IsInUse(Page page) => page.PoolId == PoolId && Volatile.Read(ref Slots[page.Id].State) == PageState.InUse;
 
     /// <summary>
     /// Any thread, a whole page: the shared recycle in one step (the kernel's page_pool_put_page into the ptr_ring).
@@ -424,16 +423,11 @@ public sealed class PagePoolCore
     /// </remarks>
     public int TryRecycleShared(Page page)
     {
-        if (page.PoolId != PoolId)
+        if (!IsInUse(page))
         {
             return -1;
         }
         int id = page.Id;
-        ref int state = ref Slots[id].State;
-        if (Volatile.Read(ref state) != PageState.InUse)
-        {
-            return -1;
-        }
         if (_hooks)
         {
             OnRecycled(id); // before the reservation: a reserved cell must be published, whatever a hook does
@@ -449,7 +443,7 @@ public sealed class PagePoolCore
         {
             Interlocked.Increment(ref _recycleRingFull);
         }
-        Volatile.Write(ref state, PageState.Idle);
+        Volatile.Write(ref Slots[id].State, PageState.Idle);
         if (!reserved)
         {
             return 0;
@@ -500,7 +494,7 @@ public sealed class PagePoolCore
     /// <exception cref="PagePoolException">Not a fragment of this pool that is out.</exception>
     public bool TryReleaseFragmentRef(Page page)
     {
-        if (page.PoolId != PoolId || Volatile.Read(ref Slots[page.Id].State) != PageState.InUse)
+        if (!IsInUse(page))
         {
             ThrowBadRecycle(page);
         }
