@@ -180,6 +180,7 @@ namespace PagePool.Generators
                         {
                             counters.CachePops = pops + 1;
                             slot.State = {{State}}.InUse;
+                            int generation = ++slot.Generation;
                             {{SourceWriter.Hole(onAllocated)}}
                             {{SourceWriter.Hole(onHit)}}
                         }
@@ -235,6 +236,9 @@ namespace PagePool.Generators
 
                     // The engine's slot array, read on the first slow path: no page exists (so no fast path can run) before it.
                     private {{SlotT}}[]? __pp_slots;
+
+                    // The engine's recycle record (the generation last recycled, per page), read on the same first slow path.
+                    private int[]? __pp_recycled;
 
                     // alloc cache: the owner's stack of idle page ids, no atomics and no locks (the kernel's pp->alloc.cache).
                     // Its fill level is the engine's CachePushes - CachePops (owner counters), -1 once destroyed so that both
@@ -306,7 +310,7 @@ namespace PagePool.Generators
                     {{Inline}}
                     private {{PageT}} __pp_AllocPage()
                     {
-                        {{SourceWriter.Hole(Pop("return " + CoreT + ".CreateHandle(__pp_core, id, slot.Address, PageSize);", checkOwner: true))}}
+                        {{SourceWriter.Hole(Pop("return " + CoreT + ".CreateHandle(__pp_core, id, slot.Address, PageSize, generation);", checkOwner: true))}}
                         return __pp_AllocPageSlow();
                     }
 
@@ -314,7 +318,7 @@ namespace PagePool.Generators
                     {{Inline}}
                     private bool __pp_TryAllocPage(out {{PageT}} page)
                     {
-                        {{SourceWriter.Hole(Pop("page = " + CoreT + ".CreateHandle(__pp_core, id, slot.Address, PageSize);\nreturn true;", checkOwner: true))}}
+                        {{SourceWriter.Hole(Pop("page = " + CoreT + ".CreateHandle(__pp_core, id, slot.Address, PageSize, generation);\nreturn true;", checkOwner: true))}}
                         return __pp_TryAllocPageSlow(out page);
                     }
 
@@ -388,6 +392,7 @@ namespace PagePool.Generators
                         __pp_owner.Capture();
                         // Written once: recycling threads read this field's cache line on every recycle.
                         {{SlotT}}[] slots = __pp_slots ??= __pp_core.Slots;
+                        __pp_recycled ??= __pp_core.Recycled;
                         __pp_finalizer ??= new global::PagePool.Internal.PoolFinalizer(__pp_core, __pp_Destroy);
                         global::System.Span<int> cache = ((global::System.Span<int>)__pp_cache).Slice(__pp_CachePad, __pp_CacheSize);
                         ref {{CountersT}} counters = ref __pp_core.Owner;
@@ -411,6 +416,7 @@ namespace PagePool.Generators
                         if (id >= 0)
                         {
                             slots[id].State = {{State}}.InUse;
+                            slots[id].Generation++;
                             {{SourceWriter.Hole(onAllocated)}}
                             return id;
                         }
@@ -462,7 +468,8 @@ namespace PagePool.Generators
                             {
                                 __pp_fragOffset = offset + ((size + 7) & ~7);
                                 __pp_fragCount++;
-                                return {{CoreT}}.CreateHandle(__pp_core, id, {{Unsafe}}.Add(ref {{MemoryMarshal}}.GetArrayDataReference(__pp_slots!), (nuint)(uint)id).Address + offset, size);
+                                ref {{SlotT}} slot = ref {{Unsafe}}.Add(ref {{MemoryMarshal}}.GetArrayDataReference(__pp_slots!), (nuint)(uint)id);
+                                return {{CoreT}}.CreateHandle(__pp_core, id, slot.Address + offset, size, slot.Generation);
                             }
                             return __pp_AllocFragmentSlow(size);
                         }
@@ -661,18 +668,21 @@ namespace PagePool.Generators
                             return false;
                         }
                         int id = page.Id;
-                        ref {{SlotT}} slot = ref {{Unsafe}}.Add(ref {{MemoryMarshal}}.GetArrayDataReference(__pp_slots!), (nuint)(uint)id);
-                        if (slot.State != {{State}}.InUse)
+                        // Checked against what recycles wrote (one behind the handle's generation while it is out): the
+                        // record recycling threads also use, so a recycle anywhere never takes a line the owner writes.
+                        ref int recycled = ref {{Unsafe}}.Add(ref {{MemoryMarshal}}.GetArrayDataReference(__pp_recycled!), (nuint)(uint)id);
+                        if (recycled != ((page.Generation - 1) & {{CoreT}}.GenerationMask))
                         {
                             return false;
                         }
-                        slot.State = {{State}}.Idle;
+                        recycled = page.Generation;
                         {{SourceWriter.Hole(DebugOr(recycledAlways, "__pp_core.OnRecycled(id);"))}}
                         ref {{CountersT}} counters = ref __pp_core.Owner;
                         long pushes = counters.CachePushes;
                         int n = (int)(pushes - counters.CachePops);
                         if ((uint)n < (uint)__pp_CacheSize)
                         {
+                            {{Unsafe}}.Add(ref {{MemoryMarshal}}.GetArrayDataReference(__pp_slots!), (nuint)(uint)id).State = {{State}}.Idle;
                             {{Unsafe}}.Add(ref {{Unsafe}}.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n + __pp_CachePad) = id;
                             counters.CachePushes = pushes + 1; // the push is the recycle_cached count
                             return true;
@@ -829,13 +839,13 @@ namespace PagePool.Generators
                                 }
                                 if (!page.IsDefault)
                                 {
-                                    ids[count++] = page.Id;
+                                    ids[count++] = {{CoreT}}.Token(page.Id, page.Generation);
                                 }
                             }
                             int queued = count == 0 ? 0 : __pp_core.TryRecycleToRing(ids.Slice(0, count));
                             for (int i = queued; i < count; i++)
                             {
-                                __pp_ReleasePage(ids[i]);
+                                __pp_ReleasePage({{CoreT}}.TokenId(ids[i]));
                             }
                             start = end;
                         }

@@ -27,12 +27,17 @@ public readonly struct Page : IEquatable<Page>
     private const int PoolIdShift = LengthBits + IdBits; // the top 22 bits: PagePoolRegistry.IdBits
     private const ulong LengthMask = (1UL << LengthBits) - 1;
     private const int IdMask = (1 << IdBits) - 1;
+    private const int GenerationShift = 48;             // user-space addresses fit in 47 bits (PageArena checks)
+    private const ulong AddressMask = (1UL << GenerationShift) - 1;
 
-    private readonly nint _address;
-    private readonly ulong _bits; // pool id (22) | page id (20) | length (22); 0 for default(Page)
+    /// <summary>The bits of the page's hand-out count a handle carries, above the address.</summary>
+    internal const int GenerationMask = 0xFFFF;
+
+    private readonly ulong _address; // generation (16) | address (48)
+    private readonly ulong _bits;    // pool id (22) | page id (20) | length (22); 0 for default(Page)
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private Page(nint address, ulong bits)
+    private Page(ulong address, ulong bits)
     {
         _address = address;
         _bits = bits;
@@ -41,10 +46,13 @@ public readonly struct Page : IEquatable<Page>
     /// <summary>The bits <see cref="Create"/> puts above the page id and length for a pool: precomputed per pool.</summary>
     internal static ulong PoolBits(int poolId) => (ulong)(uint)poolId << PoolIdShift;
 
-    /// <summary>A handle to page <paramref name="id"/> (or a fragment of it) of the pool whose <see cref="PoolBits"/> are given.</summary>
+    /// <summary>
+    /// A handle to page <paramref name="id"/> (or a fragment of it) of the pool whose <see cref="PoolBits"/> are given,
+    /// for its hand-out number <paramref name="generation"/> (its low 16 bits are kept).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Page Create(ulong poolBits, nint address, int id, int length) =>
-        new(address, poolBits | ((ulong)(uint)id << LengthBits) | (uint)length);
+    internal static Page Create(ulong poolBits, nint address, int id, int length, int generation) =>
+        new((ulong)address | ((ulong)(ushort)generation << GenerationShift), poolBits | ((ulong)(uint)id << LengthBits) | (uint)length);
 
     /// <summary>The page's slot in its pool: 0 to PoolSize - 1. Fragments of one page share it.</summary>
     public int Id
@@ -61,7 +69,11 @@ public readonly struct Page : IEquatable<Page>
     }
 
     /// <summary>The first byte's address: fixed while the pool lives, so native I/O needs no pinning per operation.</summary>
-    public nint Address => _address;
+    public nint Address
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => (nint)(_address & AddressMask);
+    }
 
     /// <summary><see langword="true"/> for <c>default(Page)</c>, which belongs to no pool.</summary>
     public bool IsDefault => _bits == 0;
@@ -71,12 +83,12 @@ public readonly struct Page : IEquatable<Page>
     {
         // The length is never negative (it comes from the pool), so skip Span's argument check.
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => MemoryMarshal.CreateSpan(ref Unsafe.AsRef<byte>((void*)_address), Length);
+        get => MemoryMarshal.CreateSpan(ref Unsafe.AsRef<byte>((void*)Address), Length);
     }
 
     /// <summary>The page's bytes as <see cref="Memory{T}"/>, for async I/O. Allocates nothing.</summary>
     /// <exception cref="PagePoolException">The page is <c>default(Page)</c>, or its pool was destroyed and every page came back.</exception>
-    public Memory<byte> Memory => Core is { } core ? core.GetMemory(Id, _address, Length) : ThrowNoMemory();
+    public Memory<byte> Memory => Core is { } core ? core.GetMemory(Id, Address, Length) : ThrowNoMemory();
 
     /// <summary>
     /// The id of the pool this page belongs to (0 for <c>default(Page)</c>): generated pools compare it with their own
@@ -87,6 +99,17 @@ public readonly struct Page : IEquatable<Page>
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get => (int)(_bits >> PoolIdShift);
+    }
+
+    /// <summary>
+    /// The low 16 bits of the page's hand-out number when this handle was made: a recycle checks it against the pool's
+    /// record, so a handle kept from an earlier hand-out is refused. Not for direct use.
+    /// </summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public int Generation
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => (int)(_address >> GenerationShift);
     }
 
     /// <summary>The pool this page belongs to, or null (default, or a pool destroyed with every page back). Not for direct use.</summary>
@@ -110,7 +133,7 @@ public readonly struct Page : IEquatable<Page>
 
     /// <inheritdoc/>
     public override string ToString() =>
-        IsDefault ? "Page(default)" : $"Page {Id} of {(Core is { } core ? $"'{core.Name}'" : "a destroyed pool")} ({Length} bytes at 0x{_address:x})";
+        IsDefault ? "Page(default)" : $"Page {Id} of {(Core is { } core ? $"'{core.Name}'" : "a destroyed pool")} ({Length} bytes at 0x{Address:x})";
 
     private Memory<byte> ThrowNoMemory() => throw (IsDefault
         ? new PagePoolException("default(Page) has no memory: it was never allocated from a pool.")

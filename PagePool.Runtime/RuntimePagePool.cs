@@ -30,6 +30,7 @@ public sealed class RuntimePagePool
 
     private readonly PagePoolCore _core;
     private readonly PageSlot[] _slots;     // _core.Slots, one load closer to the fast path
+    private readonly int[] _recycled;       // _core.Recycled, likewise
     private readonly int[] _cache;
     private readonly int _refillBatch;
     private readonly int _pageSize;
@@ -62,6 +63,7 @@ public sealed class RuntimePagePool
         _poolId = _core.PoolId;
         _poolBits = Page.PoolBits(_poolId);
         _slots = _core.Slots;
+        _recycled = _core.Recycled;
         _hooks = _core.HasPageHooks;
         _fragments = options.Fragments;
         _plainRecycle = !_hooks && !_fragments;
@@ -110,7 +112,8 @@ public sealed class RuntimePagePool
             {
                 counters.CachePops = pops + 1; // the pop is the alloc_fast count
                 slot.State = PageState.InUse;
-                return Page.Create(_poolBits, slot.Address, id, _pageSize);
+                int generation = ++slot.Generation;
+                return Page.Create(_poolBits, slot.Address, id, _pageSize, generation);
             }
         }
         return AllocPageSlow();
@@ -133,7 +136,8 @@ public sealed class RuntimePagePool
             {
                 counters.CachePops = pops + 1; // the pop is the alloc_fast count
                 slot.State = PageState.InUse;
-                page = Page.Create(_poolBits, slot.Address, id, _pageSize);
+                int generation = ++slot.Generation;
+                page = Page.Create(_poolBits, slot.Address, id, _pageSize, generation);
                 return true;
             }
         }
@@ -151,18 +155,19 @@ public sealed class RuntimePagePool
             RecycleUnusual(page, direct: true);
             return;
         }
-        ref PageSlot slot = ref SlotOf(page.Id);
-        if (slot.State != PageState.InUse)
+        ref int recycled = ref RecycledOf(page.Id);
+        if (recycled != ((page.Generation - 1) & PagePoolCore.GenerationMask))
         {
             _core.ThrowBadRecycle(page);
         }
-        slot.State = PageState.Idle;
+        recycled = page.Generation;
         ref OwnerCounters counters = ref _core.Owner;
         long pushes = counters.CachePushes;
         int n = (int)(pushes - counters.CachePops);
         int[] cache = _cache;
         if ((uint)n < (uint)cache.Length)
         {
+            SlotOf(page.Id).State = PageState.Idle;
             cache[n] = page.Id;
             counters.CachePushes = pushes + 1; // the push is the recycle_cached count
             return;
@@ -195,6 +200,10 @@ public sealed class RuntimePagePool
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ref PageSlot SlotOf(int id) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_slots), (nuint)(uint)id);
+
+    /// <summary>The page's entry in <see cref="PagePoolCore.Recycled"/>, without a bounds check (ids come from the pool, or were checked to be this pool's).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ref int RecycledOf(int id) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_recycled), (nuint)(uint)id);
 
     // ==================================================================== bulk
 
@@ -239,7 +248,7 @@ public sealed class RuntimePagePool
             {
                 if (_core.TryMarkIdleShared(pages[i]))
                 {
-                    ids[n++] = pages[i].Id;
+                    ids[n++] = PagePoolCore.Token(pages[i].Id, pages[i].Generation);
                 }
                 else if (!anyBad)
                 {
@@ -250,7 +259,7 @@ public sealed class RuntimePagePool
             int queued = _core.TryRecycleToRing(ids[..n]);
             for (int i = queued; i < n; i++)
             {
-                Release(ids[i]);
+                Release(PagePoolCore.TokenId(ids[i]));
             }
             if (queued > 0 && _core.IsDestroyed)
             {
@@ -419,6 +428,7 @@ public sealed class RuntimePagePool
     {
         ref PageSlot slot = ref _core.Slots[id];
         slot.State = PageState.InUse;
+        slot.Generation++;
         Page page = _core.CreateHandle(id, slot.Address, _pageSize);
         if (_hooks)
         {
@@ -451,12 +461,12 @@ public sealed class RuntimePagePool
     {
         if (direct)
         {
-            ref PageSlot slot = ref _core.Slots[page.Id];
-            if (slot.State != PageState.InUse)
+            ref int recycled = ref _core.Recycled[page.Id];
+            if (recycled != ((page.Generation - 1) & PagePoolCore.GenerationMask))
             {
                 _core.ThrowBadRecycle(page);
             }
-            slot.State = PageState.Idle;
+            recycled = page.Generation;
         }
         else if (!_core.TryMarkIdleShared(page))
         {
@@ -479,6 +489,7 @@ public sealed class RuntimePagePool
             int n = _core.Owner.CacheCount;
             if ((uint)n < (uint)_cache.Length)
             {
+                _core.Slots[id].State = PageState.Idle;
                 _cache[n] = id;
                 _core.Owner.CachePushes++; // a recycle_cached
                 return;
@@ -528,13 +539,14 @@ public sealed class RuntimePagePool
     {
         PagePoolCore core = _core;
         PageSlot[] slots = _slots;
+        int[] recycled = _recycled;
         int[] cache = _cache;
         int n = core.Owner.CacheCount; // in a register for the loop; the pushes are committed below
         Page firstBad = default;
         bool anyBad = false;
         foreach (Page page in pages)
         {
-            if (page.PoolId != core.PoolId || slots[page.Id].State != PageState.InUse)
+            if (page.PoolId != core.PoolId || recycled[page.Id] != ((page.Generation - 1) & PagePoolCore.GenerationMask))
             {
                 if (!anyBad)
                 {
@@ -543,9 +555,10 @@ public sealed class RuntimePagePool
                 }
                 continue;
             }
-            slots[page.Id].State = PageState.Idle;
+            recycled[page.Id] = page.Generation;
             if ((uint)n < (uint)cache.Length)
             {
+                slots[page.Id].State = PageState.Idle;
                 cache[n++] = page.Id; // a recycle_cached
                 continue;
             }

@@ -9,18 +9,23 @@ using System.Threading;
 
 namespace PagePool.Internal;
 
-/// <summary>One page's bookkeeping: where it lives, whose it is, and (fragments) how many references are out.</summary>
+/// <summary>One page's bookkeeping as the owner sees it: where it lives, whether it is out, how often it was handed out.</summary>
 /// <remarks>
-/// 16 bytes, four to a cache line. Padding slots to a line each was measured (cross-thread benchmark) and bought
-/// nothing: the round trip that costs is the page's own state moving between the owner and the recycling thread.
+/// Written by the owner (and under the pool's lock), never by a recycling thread on its fast path: what a recycle
+/// writes is <see cref="PagePoolCore.Recycled"/>, and the owner learns of it from the ring entry, which carries the
+/// page's generation. So in the cross-thread steady state neither side takes a line the other writes, except the
+/// ring's cells. (Measured in a harness: the recycling thread's read and write of the owner's state line was the
+/// whole gap to a queue that checks nothing.)
 /// </remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public struct PageSlot
 {
     /// <summary>The page's first byte; 0 until the page is carved.</summary>
     public nint Address;
-    /// <summary>One of <see cref="PageState"/>'s values.</summary>
+    /// <summary>One of <see cref="PageState"/>'s values, as the owner knows it (a page recycled into the ring stays InUse until the owner takes it back).</summary>
     public int State;
+    /// <summary>Hand-outs of this page so far: the generation of its current handle (its low 16 bits are in the <see cref="Page"/>).</summary>
+    public int Generation;
     /// <summary>Fragments only: references out on this page (biased while the owner carves it).</summary>
     public int RefCount;
 }
@@ -33,7 +38,7 @@ public static class PageState
     public const int Unborn = 0;
     /// <summary>In service and in the pool: the owner's cache or the return ring.</summary>
     public const int Idle = 1;
-    /// <summary>Held by a user.</summary>
+    /// <summary>Held by a user, or recycled into the ring and not yet taken back by the owner.</summary>
     public const int InUse = 2;
 }
 
@@ -123,8 +128,26 @@ public sealed class PagePoolCore
 {
     private const byte PoisonByte = 0xA5;
 
+    /// <summary>The bits of a generation a <see cref="Page"/> carries.</summary>
+    public const int GenerationMask = Page.GenerationMask;
+
+    private const int TokenIdBits = 20;                       // ring entries: page id | generation (low 12 bits) << 20
+    private const int TokenIdMask = (1 << TokenIdBits) - 1;
+    private const int TokenGenerationMask = 0xFFF;
+
     /// <summary>One slot per page id (0..PoolSize-1).</summary>
     public readonly PageSlot[] Slots;
+
+    /// <summary>
+    /// Per page id, the generation (masked) of the last handle recycled, -1 when the page is not in service; a handle is
+    /// out while this is its generation minus one. Written by whoever recycles and read by recycles (so by the
+    /// recycling threads' own cores in the cross-thread steady state); the owner writes it only when it creates a page.
+    /// </summary>
+    /// <remarks>
+    /// A recycle checks it and writes the handle's generation: a second recycle of the same handle, or of a copy of an
+    /// earlier hand-out of the page, is refused at the call without reading the owner's lines.
+    /// </remarks>
+    public readonly int[] Recycled;
 
     /// <summary>This pool's id in the registry: what <see cref="Page.PoolId"/> of its pages holds.</summary>
     public readonly int PoolId;
@@ -169,6 +192,8 @@ public sealed class PagePoolCore
         PageSize = pageSize;
         PoolSize = poolSize;
         Slots = new PageSlot[poolSize];
+        Recycled = new int[poolSize];
+        Recycled.AsSpan().Fill(-1);
         _freeList = new int[poolSize];
         _arena = new PageArena(pageSize, poolSize, memory);
         int ring = ringSize != 0 ? ringSize : (int)Math.Min(8192u, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(poolSize, 2)));
@@ -215,11 +240,36 @@ public sealed class PagePoolCore
 
     /// <summary>Builds a handle to a page (or fragment) of this pool.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Page CreateHandle(int id, nint address, int length) => Page.Create(_poolBits, address, id, length);
+    public Page CreateHandle(int id, nint address, int length) => Page.Create(_poolBits, address, id, length, Slots[id].Generation);
 
     /// <summary>Builds a handle to a page (or fragment) of <paramref name="core"/>: static, so the fast path pays no null check.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Page CreateHandle(PagePoolCore core, int id, nint address, int length) => Page.Create(core._poolBits, address, id, length);
+    public static Page CreateHandle(PagePoolCore core, int id, nint address, int length, int generation) =>
+        Page.Create(core._poolBits, address, id, length, generation);
+
+    /// <summary>Whether <paramref name="page"/> is the current, not yet recycled hand-out of its page (the page is this pool's).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool IsOut(Page page) => Volatile.Read(ref Recycled[page.Id]) == ((page.Generation - 1) & GenerationMask);
+
+    /// <summary>The ring entry for page <paramref name="id"/> recycled at <paramref name="generation"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Token(int id, int generation) => id | ((generation & TokenGenerationMask) << TokenIdBits);
+
+    /// <summary>The page id of a ring entry.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int TokenId(int token) => token & TokenIdMask;
+
+    /// <summary>
+    /// Owner or under the lock: whether the ring entry <paramref name="token"/> is a recycle of its page's current
+    /// hand-out that the owner has not taken back yet. A stale duplicate (two racing recycles, or a copy of an
+    /// earlier hand-out) fails it: the page is back already, or out again under a newer generation.
+    /// </summary>
+    private bool IsCurrentRecycle(int token, out int id)
+    {
+        id = token & TokenIdMask;
+        ref PageSlot slot = ref Slots[id];
+        return slot.State == PageState.InUse && ((slot.Generation ^ (token >>> TokenIdBits)) & TokenGenerationMask) == 0;
+    }
 
     // ---------------------------------------------------------------- owner context: allocation slow paths
 
@@ -239,9 +289,9 @@ public sealed class PagePoolCore
         PageSlot[] slots = Slots;
         for (int i = 0; i < taken; i++)
         {
-            int id = cache[i];
-            if (slots[id].State == PageState.Idle)
+            if (IsCurrentRecycle(cache[i], out int id))
             {
+                slots[id].State = PageState.Idle; // the owner takes it back: idle in its cache
                 cache[kept++] = id;
             }
             else
@@ -312,6 +362,8 @@ public sealed class PagePoolCore
             ref PageSlot slot = ref Slots[id];
             slot.Address = address;
             slot.RefCount = 0;
+            int generation = ++slot.Generation;
+            Volatile.Write(ref Recycled[id], (generation - 1) & GenerationMask);
             Volatile.Write(ref slot.State, PageState.InUse);
             _pagesCreated++;
             if (_poison)
@@ -385,14 +437,15 @@ public sealed class PagePoolCore
 
     // ---------------------------------------------------------------- any thread: recycling
 
-    /// <summary>Any thread: the page is this pool's and was in use; it is now idle. False means misuse.</summary>
+    /// <summary>
+    /// Any thread: the page is this pool's and the handle is its current hand-out, not yet recycled; the recycle is
+    /// recorded (the caller then queues <see cref="Token"/>(id, generation) or releases the page). False means misuse.
+    /// </summary>
     /// <remarks>
-    /// A plain read and a plain store, as the owner's direct recycle does, not a compare-and-swap: the slot's line was
-    /// last written by the owner, and a locked instruction would make the recycling thread wait for it, where a store
-    /// retires into the store buffer. A double recycle is reported whenever the second call sees the first one's
-    /// store; two calls racing within the same nanoseconds may both succeed, and then the second copy of the id is
-    /// dropped when it is popped (the page is no longer idle) and counted, exactly as a race between the owner's direct
-    /// recycle and another thread always was: a page is never handed to two holders.
+    /// A plain read and a plain store of <see cref="Recycled"/>, not a compare-and-swap. A double recycle is reported
+    /// whenever the second call sees the first one's store; two calls racing within the same nanoseconds may both
+    /// succeed, and then the owner takes only the first ring entry back (the second finds the page idle, or out again
+    /// under a newer generation) and counts the other: a page is never handed to two holders.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryMarkIdleShared(Page page)
@@ -401,13 +454,13 @@ public sealed class PagePoolCore
         {
             return false;
         }
-        Volatile.Write(ref Slots[page.Id].State, PageState.Idle);
+        Volatile.Write(ref Recycled[page.Id], page.Generation);
         return true;
     }
 
-    /// <summary>Any thread: the page is this pool's and in use (not default, foreign, idle or released).</summary>
+    /// <summary>Any thread: the page is this pool's and the handle is its current, not yet recycled hand-out.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool IsInUse(Page page) => page.PoolId == PoolId && Volatile.Read(ref Slots[page.Id].State) == PageState.InUse;
+    private bool IsInUse(Page page) => page.PoolId == PoolId && IsOut(page);
 
     /// <summary>
     /// Any thread, a whole page: the shared recycle in one step (the kernel's page_pool_put_page into the ptr_ring).
@@ -443,12 +496,12 @@ public sealed class PagePoolCore
         {
             Interlocked.Increment(ref _recycleRingFull);
         }
-        Volatile.Write(ref Slots[id].State, PageState.Idle);
+        Volatile.Write(ref Recycled[id], page.Generation);
         if (!reserved)
         {
             return 0;
         }
-        _ring.Publish(position, id);
+        _ring.Publish(position, Token(id, page.Generation));
         return 1;
     }
 
@@ -463,7 +516,7 @@ public sealed class PagePoolCore
             Interlocked.Increment(ref _recycledAfterDestroy);
             return false;
         }
-        if (_ring.TryEnqueue(id))
+        if (_ring.TryEnqueue(Token(id, Volatile.Read(ref Recycled[id]))))
         {
             return true;
         }
@@ -471,18 +524,21 @@ public sealed class PagePoolCore
         return false;
     }
 
-    /// <summary>Any thread: publishes idle pages with one ring reservation. Returns how many (a prefix); the caller releases the rest.</summary>
-    public int TryRecycleToRing(ReadOnlySpan<int> ids)
+    /// <summary>
+    /// Any thread: publishes recycled pages, as <see cref="Token"/>s, with one ring reservation. Returns how many (a
+    /// prefix); the caller releases the rest (<see cref="TokenId"/> gives their ids).
+    /// </summary>
+    public int TryRecycleToRing(ReadOnlySpan<int> tokens)
     {
         if (_destroyed)
         {
-            Interlocked.Add(ref _recycledAfterDestroy, ids.Length);
+            Interlocked.Add(ref _recycledAfterDestroy, tokens.Length);
             return 0;
         }
-        int n = _ring.TryEnqueueBatch(ids);
-        if (n < ids.Length)
+        int n = _ring.TryEnqueueBatch(tokens);
+        if (n < tokens.Length)
         {
-            Interlocked.Add(ref _recycleRingFull, ids.Length - n);
+            Interlocked.Add(ref _recycleRingFull, tokens.Length - n);
         }
         return n;
     }
@@ -516,12 +572,15 @@ public sealed class PagePoolCore
         lock (_lock)
         {
             ref PageSlot slot = ref Slots[id];
-            if (slot.State != PageState.Idle)
+            bool recycled = slot.State == PageState.Idle
+                || (slot.State == PageState.InUse && Volatile.Read(ref Recycled[id]) == (slot.Generation & GenerationMask));
+            if (!recycled)
             {
-                DropStale(id); // a stale duplicate of a page already released
+                DropStale(id); // a stale duplicate of a page already released, or out again
                 return;
             }
             slot.State = PageState.Unborn;
+            Volatile.Write(ref Recycled[id], -1);
             _freeList[_freeCount++] = id;
             _recycleReleased++;
             if (_arena.Retire(id) && _destroyed)
@@ -549,13 +608,13 @@ public sealed class PagePoolCore
             throw new PagePoolException(
                 $"Page {page.Id} belongs to {owner}, not to '{Name}': recycle it into the pool it came from.", Name, page.Id);
         }
-        int state = Volatile.Read(ref Slots[page.Id].State);
-        string why = state switch
-        {
-            PageState.Idle => "it is already back in the pool: it was recycled twice",
-            PageState.Unborn => "it was already released from service: it was recycled twice, or after the pool was destroyed",
-            _ => "every fragment of it was already recycled: a fragment was recycled twice",
-        };
+        int recycled = Volatile.Read(ref Recycled[page.Id]);
+        string why =
+            (Volatile.Read(ref Slots[page.Id].Generation) & GenerationMask) != page.Generation
+                ? "this handle is from an earlier hand-out of the page, which was recycled and handed out again since: a copy was kept and recycled twice"
+            : recycled == page.Generation ? "it is already back in the pool: it was recycled twice"
+            : recycled < 0 ? "it was already released from service: it was recycled twice, or after the pool was destroyed"
+            : "every fragment of it was already recycled: a fragment was recycled twice";
         throw new PagePoolException($"Page {page.Id} of page pool '{Name}' cannot be recycled: {why}. Nothing was changed.", Name, page.Id);
     }
 
@@ -585,7 +644,12 @@ public sealed class PagePoolCore
         }
         lock (_lock)
         {
-            return _ring.DequeueAll(ids);
+            int n = _ring.DequeueAll(ids);
+            for (int i = 0; i < n; i++)
+            {
+                ids[i] = TokenId(ids[i]); // ReleasePage tells a current recycle from a stale duplicate
+            }
+            return n;
         }
     }
 
@@ -675,7 +739,8 @@ public sealed class PagePoolCore
     /// their allocation stack traces. Empty when tracking is off. Thread-safe.
     /// </summary>
     public IReadOnlyList<PageLeak> GetLeaks(TimeSpan minAge) =>
-        _leaks is null ? Array.Empty<PageLeak>() : _leaks.Collect(Name, minAge, id => Volatile.Read(ref Slots[id].State) == PageState.InUse);
+        _leaks is null ? Array.Empty<PageLeak>() : _leaks.Collect(Name, minAge, id =>
+            Volatile.Read(ref Slots[id].State) == PageState.InUse && Volatile.Read(ref Recycled[id]) == ((Slots[id].Generation - 1) & GenerationMask));
 
     /// <summary>The page's bytes as <see cref="Memory{T}"/>, allocating nothing after the page's first call.</summary>
     public Memory<byte> GetMemory(int id, nint address, int length) => _arena.GetMemory(id, address, length);
@@ -696,8 +761,8 @@ public sealed class PagePoolCore
             // ring (a return, so PagesInUse stays exact) and throw. Nothing is lost.
             byte found = span[at];
             FillPoison(Slots[id].Address);
-            Volatile.Write(ref Slots[id].State, PageState.Idle);
-            if (!_ring.TryEnqueue(id))
+            Volatile.Write(ref Recycled[id], Slots[id].Generation & GenerationMask); // recycled, still InUse to the owner until it takes it back
+            if (!_ring.TryEnqueue(Token(id, Slots[id].Generation)))
             {
                 Interlocked.Increment(ref _recycleRingFull);
                 ReleasePage(id);

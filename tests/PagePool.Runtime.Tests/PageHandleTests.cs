@@ -17,17 +17,23 @@ public sealed class PageHandleTests
     }
 
     [Theory]
-    [InlineData(1, 0, 1)]
-    [InlineData((1 << 22) - 1, (1 << 20) - 1, 1 << 21)] // the largest pool id, page id (MaxPoolSize - 1) and page size
-    [InlineData(0x2A_FFFF, 0x5_5555, 0x15_5555)]
-    public void Pool_id_page_id_and_length_are_packed_without_overlap(int poolId, int id, int length)
+    [InlineData(1, 0, 1, 0)]
+    [InlineData((1 << 22) - 1, (1 << 20) - 1, 1 << 21, 0xFFFF)] // the largest pool id, page id (MaxPoolSize - 1), page size, generation
+    [InlineData(0x2A_FFFF, 0x5_5555, 0x15_5555, 0x1_A5A5)]    // a generation keeps its low 16 bits
+    public void Pool_id_page_id_length_and_generation_are_packed_without_overlap(int poolId, int id, int length, int generation)
     {
-        Page page = Page.Create(Page.PoolBits(poolId), unchecked((nint)0x7FFF_1234_5000), id, length);
+        Page page = Page.Create(Page.PoolBits(poolId), unchecked((nint)0x7FFF_1234_5000), id, length, generation);
 
         Assert.Equal(poolId, page.PoolId);
         Assert.Equal(id, page.Id);
         Assert.Equal(length, page.Length);
+        Assert.Equal(generation & 0xFFFF, page.Generation);
         Assert.Equal(unchecked((nint)0x7FFF_1234_5000), page.Address);
+        unsafe
+        {
+            // The span starts at the address without the generation bits (taking its address reads nothing).
+            Assert.Equal(page.Address, (nint)Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(page.Span)));
+        }
         Assert.False(page.IsDefault);
         Assert.Equal(0, default(Page).PoolId);
         Assert.True(default(Page).IsDefault);
@@ -193,5 +199,50 @@ public sealed class PageHandleTests
             GC.Collect();
             GC.WaitForPendingFinalizers();
         }
+    }
+
+    [Fact]
+    public void A_copy_kept_from_an_earlier_hand_out_is_refused_while_the_page_is_out_again()
+    {
+        RuntimePagePool pool = Create(poolSize: 1);
+        Page first = pool.AllocPage();
+        Page kept = first;                       // a copy the user should not keep
+        pool.RecyclePage(first);
+        Page second = pool.AllocPage();          // the same page, handed out again
+        Assert.Equal(first.Id, second.Id);
+        Assert.NotEqual(kept, second);           // a new hand-out is a new handle
+        Assert.Equal((kept.Generation + 1) & 0xFFFF, second.Generation);
+
+        var ex = Assert.Throws<PagePoolException>(() => pool.RecyclePage(kept));
+        Assert.Contains("earlier hand-out", ex.Message);
+        RunOnOtherThread(() => Assert.Throws<PagePoolException>(() => pool.RecyclePage(kept)));
+        Assert.Throws<PagePoolException>(() => pool.RecyclePages(new[] { kept }));
+        Assert.Equal(1, pool.PagesInUse);        // the rightful holder still has it, and can give it back
+
+        RunOnOtherThread(() => pool.RecyclePage(second));
+        Assert.Equal(0, pool.PagesInUse);
+        AssertHandsOutExactlyPoolSizeDistinctPages(pool, 1);
+    }
+
+    [Fact]
+    public void Generations_wrap_without_losing_track_on_either_path()
+    {
+        RuntimePagePool pool = Create(poolSize: 1);
+        for (int i = 0; i < 70_000; i++)         // past 65,536 hand-outs of the one page (and 4,096, the ring's share)
+        {
+            Page page = pool.AllocPage();
+            if (i % 5_001 == 1)
+            {
+                RunOnOtherThread(() => pool.RecyclePage(page)); // the ring, now and then
+            }
+            else
+            {
+                pool.RecyclePage(page);
+            }
+        }
+        Page last = pool.AllocPage();
+        pool.RecyclePage(last);
+        Assert.Throws<PagePoolException>(() => pool.RecyclePage(last));
+        Assert.Equal(0, pool.PagesInUse);
     }
 }

@@ -56,6 +56,9 @@ partial class FragmentQueue
     // The engine's slot array, read on the first slow path: no page exists (so no fast path can run) before it.
     private global::PagePool.Internal.PageSlot[]? __pp_slots;
 
+    // The engine's recycle record (the generation last recycled, per page), read on the same first slow path.
+    private int[]? __pp_recycled;
+
     // alloc cache: the owner's stack of idle page ids, no atomics and no locks (the kernel's pp->alloc.cache).
     // Its fill level is the engine's CachePushes - CachePops (owner counters), -1 once destroyed so that both
     // fast paths fall into their slow paths.
@@ -166,10 +169,11 @@ partial class FragmentQueue
             {
                 counters.CachePops = pops + 1;
                 slot.State = global::PagePool.Internal.PageState.InUse;
+                int generation = ++slot.Generation;
 #if DEBUG
                 __pp_core.OnAllocated(id);
 #endif
-                return global::PagePool.Internal.PagePoolCore.CreateHandle(__pp_core, id, slot.Address, PageSize);
+                return global::PagePool.Internal.PagePoolCore.CreateHandle(__pp_core, id, slot.Address, PageSize, generation);
             }
         }
         return __pp_AllocPageSlow();
@@ -190,10 +194,11 @@ partial class FragmentQueue
             {
                 counters.CachePops = pops + 1;
                 slot.State = global::PagePool.Internal.PageState.InUse;
+                int generation = ++slot.Generation;
 #if DEBUG
                 __pp_core.OnAllocated(id);
 #endif
-                page = global::PagePool.Internal.PagePoolCore.CreateHandle(__pp_core, id, slot.Address, PageSize);
+                page = global::PagePool.Internal.PagePoolCore.CreateHandle(__pp_core, id, slot.Address, PageSize, generation);
                 return true;
             }
         }
@@ -237,6 +242,7 @@ partial class FragmentQueue
             {
                 counters.CachePops = pops + 1;
                 slot.State = global::PagePool.Internal.PageState.InUse;
+                int generation = ++slot.Generation;
 #if DEBUG
                 __pp_core.OnAllocated(id);
 #endif
@@ -283,6 +289,7 @@ partial class FragmentQueue
         __pp_owner.Capture();
         // Written once: recycling threads read this field's cache line on every recycle.
         global::PagePool.Internal.PageSlot[] slots = __pp_slots ??= __pp_core.Slots;
+        __pp_recycled ??= __pp_core.Recycled;
         __pp_finalizer ??= new global::PagePool.Internal.PoolFinalizer(__pp_core, __pp_Destroy);
         global::System.Span<int> cache = ((global::System.Span<int>)__pp_cache).Slice(__pp_CachePad, __pp_CacheSize);
         ref global::PagePool.Internal.OwnerCounters counters = ref __pp_core.Owner;
@@ -306,6 +313,7 @@ partial class FragmentQueue
         if (id >= 0)
         {
             slots[id].State = global::PagePool.Internal.PageState.InUse;
+            slots[id].Generation++;
 #if DEBUG
             __pp_core.OnAllocated(id);
 #endif
@@ -370,7 +378,8 @@ partial class FragmentQueue
         {
             __pp_fragOffset = offset + ((size + 7) & ~7);
             __pp_fragCount++;
-            return global::PagePool.Internal.PagePoolCore.CreateHandle(__pp_core, id, global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), (nuint)(uint)id).Address + offset, size);
+            ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), (nuint)(uint)id);
+            return global::PagePool.Internal.PagePoolCore.CreateHandle(__pp_core, id, slot.Address + offset, size, slot.Generation);
         }
         return __pp_AllocFragmentSlow(size);
     }
@@ -571,12 +580,14 @@ partial class FragmentQueue
             return false;
         }
         int id = page.Id;
-        ref global::PagePool.Internal.PageSlot slot = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), (nuint)(uint)id);
-        if (slot.State != global::PagePool.Internal.PageState.InUse)
+        // Checked against what recycles wrote (one behind the handle's generation while it is out): the
+        // record recycling threads also use, so a recycle anywhere never takes a line the owner writes.
+        ref int recycled = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_recycled!), (nuint)(uint)id);
+        if (recycled != ((page.Generation - 1) & global::PagePool.Internal.PagePoolCore.GenerationMask))
         {
             return false;
         }
-        slot.State = global::PagePool.Internal.PageState.Idle;
+        recycled = page.Generation;
 #if DEBUG
         __pp_core.OnRecycled(id);
 #endif
@@ -585,6 +596,7 @@ partial class FragmentQueue
         int n = (int)(pushes - counters.CachePops);
         if ((uint)n < (uint)__pp_CacheSize)
         {
+            global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_slots!), (nuint)(uint)id).State = global::PagePool.Internal.PageState.Idle;
             global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.CompilerServices.Unsafe.As<__pp_PageCache, int>(ref __pp_cache), (nuint)(uint)n + __pp_CachePad) = id;
             counters.CachePushes = pushes + 1; // the push is the recycle_cached count
             return true;
@@ -729,13 +741,13 @@ partial class FragmentQueue
                 }
                 if (!page.IsDefault)
                 {
-                    ids[count++] = page.Id;
+                    ids[count++] = global::PagePool.Internal.PagePoolCore.Token(page.Id, page.Generation);
                 }
             }
             int queued = count == 0 ? 0 : __pp_core.TryRecycleToRing(ids.Slice(0, count));
             for (int i = queued; i < count; i++)
             {
-                __pp_ReleasePage(ids[i]);
+                __pp_ReleasePage(global::PagePool.Internal.PagePoolCore.TokenId(ids[i]));
             }
             start = end;
         }
