@@ -9,7 +9,7 @@ using System.Threading;
 
 namespace PagePool.Internal;
 
-/// <summary>One page's bookkeeping as the owner sees it: where it lives, whether it is out, how often it was handed out.</summary>
+/// <summary>One page's bookkeeping as the owner sees it: where it lives, whether it is out, how often it was handed out. 16 bytes, four to a cache line.</summary>
 /// <remarks>
 /// Written by the owner (and under the pool's lock), never by a recycling thread on its fast path: what a recycle
 /// writes is <see cref="PagePoolCore.Recycled"/>, and the owner learns of it from the ring entry, which carries the
@@ -23,9 +23,14 @@ public struct PageSlot
     /// <summary>The page's first byte; 0 until the page is carved.</summary>
     public nint Address;
     /// <summary>One of <see cref="PageState"/>'s values, as the owner knows it (a page recycled into the ring stays InUse until the owner takes it back).</summary>
-    public int State;
-    /// <summary>Hand-outs of this page so far: the generation of its current handle (its low 16 bits are in the <see cref="Page"/>).</summary>
-    public int Generation;
+    /// <remarks>
+    /// A field of its own, apart from <see cref="Generation"/>: a recycle stores a constant here, so the owner's
+    /// alloc/recycle loop carries no dependency from one hand-out's handle to the next one's state (folding both into
+    /// one word made each recycle's store depend on the handle, and measured 0.2 ns slower per pair).
+    /// </remarks>
+    public ushort State;
+    /// <summary>Hand-outs of this page so far, modulo 2^16: the generation its current handle carries.</summary>
+    public ushort Generation;
     /// <summary>Fragments only: references out on this page (biased while the owner carves it).</summary>
     public int RefCount;
 }
@@ -465,14 +470,15 @@ public sealed class PagePoolCore
     /// <summary>
     /// Any thread, a whole page: the shared recycle in one step (the kernel's page_pool_put_page into the ptr_ring).
     /// Checks that the page is this pool's and in use, runs the recycle hooks (ClearOnRecycle, poisoning, leak
-    /// tracking), marks it idle and publishes it in the return ring. Returns 1 when it is in the ring; 0 when the
+    /// tracking), records the recycle and publishes it in the return ring. Returns 1 when it is in the ring; 0 when the
     /// ring is full or the pool destroyed, and the page is idle for the caller to release (its OnPageReleased hook,
     /// then <see cref="ReleasePage"/>); -1 on misuse, with nothing changed (the caller calls <see cref="ThrowBadRecycle"/>).
     /// </summary>
     /// <remarks>
-    /// The ring cell is reserved before the page is marked idle: the reservation's compare-and-swap, a locked
-    /// instruction, would otherwise wait for the store to the page's state, on a line the owner last wrote. Marking
-    /// the page idle still precedes its publication, so the owner never pops an id whose page is not idle yet.
+    /// Neither the check nor the record touches a line the owner writes: <see cref="Recycled"/> is written by
+    /// recycles, and the owner learns of this one from the ring entry, which carries the handle's generation. The
+    /// record is written after the ring cell is reserved and before it is published, so the owner never takes back a
+    /// page whose recycle is not recorded yet.
     /// </remarks>
     public int TryRecycleShared(Page page)
     {

@@ -117,6 +117,48 @@ public sealed class PoolBehaviorTests
 
     [Theory]
     [MemberData(nameof(AllPools.Names), MemberType = typeof(AllPools))]
+    public void A_copy_kept_from_an_earlier_hand_out_is_refused_and_the_page_is_never_handed_out_twice(string name)
+    {
+        // The ABA case that a pool tracking only "in use or idle" cannot see: the page is in use again, by someone
+        // else, when the stale copy comes back. Each hand-out is a new generation, and the copy carries the old one.
+        ITestPool pool = AllPools.Create(name);
+        Page first = pool.AllocPage();
+        Page kept = first;
+        pool.RecyclePageDirect(first);
+        Page second = pool.AllocPage();
+        Assert.Equal(first.Id, second.Id); // the owner's cache is last in, first out: the same page, handed out again
+        Assert.NotEqual(kept, second);
+
+        Assert.Throws<PagePoolException>(() => pool.RecyclePageDirect(kept));
+        Assert.Throws<PagePoolException>(() => pool.RecyclePage(kept));
+        Assert.Throws<PagePoolException>(() => pool.RecyclePages(new[] { kept }));
+        Task.Run(() => Assert.Throws<PagePoolException>(() => pool.RecyclePage(kept))).GetAwaiter().GetResult();
+        Assert.Equal(1, pool.PagesInUse);
+
+        // The rightful holder gives it back; nothing else can take it meanwhile.
+        Page third = pool.AllocPage();
+        Assert.NotEqual(second.Id, third.Id);
+        pool.RecyclePage(second);
+        pool.RecyclePage(third);
+        Assert.Equal(0, pool.PagesInUse);
+        AssertExactlyPoolSizeDistinctPages(pool);
+    }
+
+    [Theory]
+    [MemberData(nameof(AllPools.Names), MemberType = typeof(AllPools))]
+    public void A_page_recycled_on_another_thread_cannot_be_recycled_again_by_the_owner(string name)
+    {
+        ITestPool pool = AllPools.Create(name);
+        Page page = pool.AllocPage();
+        Task.Run(() => pool.RecyclePage(page)).GetAwaiter().GetResult(); // into the return ring
+        Assert.Throws<PagePoolException>(() => pool.RecyclePageDirect(page));
+        Assert.Throws<PagePoolException>(() => pool.RecyclePage(page));
+        Assert.Equal(0, pool.PagesInUse);
+        AssertExactlyPoolSizeDistinctPages(pool);
+    }
+
+    [Theory]
+    [MemberData(nameof(AllPools.Names), MemberType = typeof(AllPools))]
     public void AllocPages_fills_what_it_can_and_stats_add_up(string name)
     {
         ITestPool pool = AllPools.Create(name);
