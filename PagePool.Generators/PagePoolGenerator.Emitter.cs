@@ -498,7 +498,7 @@ namespace PagePool.Generators
                                 }
                                 address = __pp_slots![id].Address;
                             }
-                            __pp_slots![id].RefCount = __pp_FragmentBias;
+                            __pp_core.RefCounts[id] = __pp_FragmentBias;
                             __pp_fragPage = id;
                             __pp_fragOffset = (size + 7) & ~7;
                             __pp_fragCount = 1;
@@ -517,7 +517,7 @@ namespace PagePool.Generators
                             }
                             __pp_fragPage = -1;
                             {{SlotT}}[] slots = __pp_core.Slots;
-                            if (global::System.Threading.Interlocked.Add(ref slots[id].RefCount, __pp_fragCount - __pp_FragmentBias) == 0)
+                            if (global::System.Threading.Interlocked.Add(ref __pp_core.RefCounts[id], __pp_fragCount - __pp_FragmentBias) == 0)
                             {
                                 {{PageT}} page = __pp_core.CreateHandle(id, slots[id].Address, PageSize);
                                 if (!__pp_TryRecycleDirect(page))

@@ -311,7 +311,7 @@ public sealed class RuntimePagePool
     {
         FlushFragmentPage();
         Page page = AllocPage();
-        _core.Slots[page.Id].RefCount = FragmentBias;
+        _core.RefCounts[page.Id] = FragmentBias;
         _fragId = page.Id;
         _fragOffset = 0;
         _fragCount = 0;
@@ -326,7 +326,7 @@ public sealed class RuntimePagePool
             return;
         }
         _fragId = -1;
-        if (Interlocked.Add(ref _core.Slots[id].RefCount, -(FragmentBias - _fragCount)) == 0)
+        if (Interlocked.Add(ref _core.RefCounts[id], -(FragmentBias - _fragCount)) == 0)
         {
             RecycleWholePage(_core.CreateHandle(id, _core.Slots[id].Address, _pageSize), direct: true);
         }

@@ -408,7 +408,7 @@ partial class FragmentQueue
             }
             address = __pp_slots![id].Address;
         }
-        __pp_slots![id].RefCount = __pp_FragmentBias;
+        __pp_core.RefCounts[id] = __pp_FragmentBias;
         __pp_fragPage = id;
         __pp_fragOffset = (size + 7) & ~7;
         __pp_fragCount = 1;
@@ -427,7 +427,7 @@ partial class FragmentQueue
         }
         __pp_fragPage = -1;
         global::PagePool.Internal.PageSlot[] slots = __pp_core.Slots;
-        if (global::System.Threading.Interlocked.Add(ref slots[id].RefCount, __pp_fragCount - __pp_FragmentBias) == 0)
+        if (global::System.Threading.Interlocked.Add(ref __pp_core.RefCounts[id], __pp_fragCount - __pp_FragmentBias) == 0)
         {
             global::PagePool.Page page = __pp_core.CreateHandle(id, slots[id].Address, PageSize);
             if (!__pp_TryRecycleDirect(page))
