@@ -155,20 +155,24 @@ public sealed class RuntimePagePool
             RecycleUnusual(page, direct: true);
             return;
         }
-        ref int recycled = ref RecycledOf(page.Id);
-        if (recycled != ((page.Generation - 1) & PagePoolCore.GenerationMask))
+        int id = page.Id;
+        int generation = page.Generation;
+        ref int recycled = ref RecycledOf(id);
+        if (recycled != ((generation - 1) & PagePoolCore.GenerationMask))
         {
-            _core.ThrowBadRecycle(page);
+            // Misuse: out of line, so that nothing on the fast path stays live across a call.
+            RecycleUnusual(page, direct: true);
+            return;
         }
-        recycled = page.Generation;
+        recycled = generation;
         ref OwnerCounters counters = ref _core.Owner;
         long pushes = counters.CachePushes;
         int n = (int)(pushes - counters.CachePops);
         int[] cache = _cache;
         if ((uint)n < (uint)cache.Length)
         {
-            SlotOf(page.Id).State = PageState.Idle;
-            cache[n] = page.Id;
+            SlotOf(id).State = PageState.Idle;
+            cache[n] = id;
             counters.CachePushes = pushes + 1; // the push is the recycle_cached count
             return;
         }
