@@ -252,7 +252,7 @@ public sealed class RuntimePagePool
             {
                 if (_core.TryMarkIdleShared(pages[i]))
                 {
-                    ids[n++] = PagePoolCore.Token(pages[i].Id, pages[i].Generation);
+                    ids[n++] = _core.Token(pages[i].Id, pages[i].Generation);
                 }
                 else if (!anyBad)
                 {
@@ -263,7 +263,7 @@ public sealed class RuntimePagePool
             int queued = _core.TryRecycleToRing(ids[..n]);
             for (int i = queued; i < n; i++)
             {
-                Release(PagePoolCore.TokenId(ids[i]));
+                Release(_core.TokenId(ids[i]));
             }
             if (queued > 0 && _core.IsDestroyed)
             {

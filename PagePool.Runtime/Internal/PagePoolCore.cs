@@ -136,9 +136,11 @@ public sealed class PagePoolCore
     /// <summary>The bits of a generation a <see cref="Page"/> carries.</summary>
     public const int GenerationMask = Page.GenerationMask;
 
-    private const int TokenIdBits = 20;                       // ring entries: page id | generation (low 12 bits) << 20
-    private const int TokenIdMask = (1 << TokenIdBits) - 1;
-    private const int TokenGenerationMask = 0xFFF;
+    // Ring entries: page id | generation << _tokenIdBits, the id in as few bits as PoolSize needs so that the
+    // generation keeps as many as the Page carries (16 up to 65,536 pages, 12 at the largest PoolSize).
+    private readonly int _tokenIdBits;
+    private readonly int _tokenIdMask;
+    private readonly int _tokenGenerationMask;
 
     /// <summary>One slot per page id (0..PoolSize-1).</summary>
     public readonly PageSlot[] Slots;
@@ -203,6 +205,9 @@ public sealed class PagePoolCore
         PageSize = pageSize;
         PoolSize = poolSize;
         Slots = new PageSlot[poolSize];
+        _tokenIdBits = poolSize > 1 ? System.Numerics.BitOperations.Log2((uint)(poolSize - 1)) + 1 : 1;
+        _tokenIdMask = (1 << _tokenIdBits) - 1;
+        _tokenGenerationMask = (1 << Math.Min(16, 32 - _tokenIdBits)) - 1;
         RefCounts = new int[poolSize];
         Recycled = new int[poolSize];
         Recycled.AsSpan().Fill(-1);
@@ -265,11 +270,11 @@ public sealed class PagePoolCore
 
     /// <summary>The ring entry for page <paramref name="id"/> recycled at <paramref name="generation"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int Token(int id, int generation) => id | ((generation & TokenGenerationMask) << TokenIdBits);
+    public int Token(int id, int generation) => id | ((generation & _tokenGenerationMask) << _tokenIdBits);
 
     /// <summary>The page id of a ring entry.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int TokenId(int token) => token & TokenIdMask;
+    public int TokenId(int token) => token & _tokenIdMask;
 
     /// <summary>
     /// Owner or under the lock: whether the ring entry <paramref name="token"/> is a recycle of its page's current
@@ -278,9 +283,9 @@ public sealed class PagePoolCore
     /// </summary>
     private bool IsCurrentRecycle(int token, out int id)
     {
-        id = token & TokenIdMask;
+        id = token & _tokenIdMask;
         ref PageSlot slot = ref Slots[id];
-        return slot.State == PageState.InUse && ((slot.Generation ^ (token >>> TokenIdBits)) & TokenGenerationMask) == 0;
+        return slot.State == PageState.InUse && ((slot.Generation ^ (token >>> _tokenIdBits)) & _tokenGenerationMask) == 0;
     }
 
     // ---------------------------------------------------------------- owner context: allocation slow paths

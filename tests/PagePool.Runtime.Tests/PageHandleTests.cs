@@ -225,10 +225,38 @@ public sealed class PageHandleTests
     }
 
     [Fact]
+    public void A_late_duplicate_ring_entry_is_dropped_after_thousands_of_hand_outs_of_its_page()
+    {
+        // Two threads racing to recycle the same page can both pass the check and leave two ring entries. The owner
+        // takes the first; the second may wait in the ring while the owner cycles the page through its cache. It must
+        // still be told from the page's current hand-out: 4,096 hand-outs later a 12-bit generation would match.
+        RuntimePagePool pool = Create(poolSize: 1);
+        Page first = pool.AllocPage();
+        PagePoolCore core = first.Core!;
+        int duplicate = core.Token(first.Id, first.Generation);
+        RunOnOtherThread(() => pool.RecyclePage(first));        // the first entry
+        Page page = pool.AllocPage();                            // refill takes it back and hands the page out again
+        Assert.Equal(1, core.TryRecycleToRing(new[] { duplicate })); // what the racing second recycle leaves
+        for (int i = 0; i < 4095; i++)
+        {
+            pool.RecyclePageDirect(page);
+            page = pool.AllocPage();
+        }
+        Assert.Equal((first.Generation + 4096) & 0xFFFF, page.Generation);
+
+        Assert.False(pool.TryAllocPage(out Page again));        // the refill meets the duplicate and drops it
+        Assert.True(again.IsDefault);
+        Assert.Equal(1, pool.PagesInUse);
+        pool.RecyclePage(page);
+        Assert.Equal(0, pool.PagesInUse);
+        AssertHandsOutExactlyPoolSizeDistinctPages(pool, 1);
+    }
+
+    [Fact]
     public void Generations_wrap_without_losing_track_on_either_path()
     {
         RuntimePagePool pool = Create(poolSize: 1);
-        for (int i = 0; i < 70_000; i++)         // past 65,536 hand-outs of the one page (and 4,096, the ring's share)
+        for (int i = 0; i < 70_000; i++)         // past 65,536 hand-outs of the one page (and 4,096, the most a ring entry of the largest pools keeps)
         {
             Page page = pool.AllocPage();
             if (i % 5_001 == 1)

@@ -565,13 +565,13 @@ partial class JumboQueue
                 }
                 if (!page.IsDefault)
                 {
-                    ids[count++] = global::PagePool.Internal.PagePoolCore.Token(page.Id, page.Generation);
+                    ids[count++] = __pp_core.Token(page.Id, page.Generation);
                 }
             }
             int queued = count == 0 ? 0 : __pp_core.TryRecycleToRing(ids.Slice(0, count));
             for (int i = queued; i < count; i++)
             {
-                __pp_ReleasePage(global::PagePool.Internal.PagePoolCore.TokenId(ids[i]));
+                __pp_ReleasePage(__pp_core.TokenId(ids[i]));
             }
             start = end;
         }
