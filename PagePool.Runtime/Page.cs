@@ -27,7 +27,7 @@ public readonly struct Page : IEquatable<Page>
     private const int PoolIdShift = LengthBits + IdBits; // the top 22 bits: PagePoolRegistry.IdBits
     private const ulong LengthMask = (1UL << LengthBits) - 1;
     private const int IdMask = (1 << IdBits) - 1;
-    private const int GenerationShift = 48;             // user-space addresses fit in 47 bits (PageArena checks)
+    private const int GenerationShift = 48;             // user-space addresses fit in 48 bits (x64: 47; arm64: 48; PageArena checks)
     private const ulong AddressMask = (1UL << GenerationShift) - 1;
 
     /// <summary>The bits of the page's hand-out count a handle carries, above the address.</summary>

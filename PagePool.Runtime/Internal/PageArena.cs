@@ -151,14 +151,15 @@ internal sealed unsafe class PageArena
                 chunk.Base = (nint)NativeMemory.AlignedAlloc((nuint)bytes, (nuint)Math.Min(_pageSize, HugePageSize));
                 break;
         }
-        if ((ulong)(chunk.Base + (nint)bytes) >> 47 != 0)
+        if ((ulong)(chunk.Base + (nint)bytes) >> 48 != 0)
         {
-            // A Page keeps its hand-out number in its address's top 16 bits; user space is below 2^47 on every
-            // 64-bit platform .NET runs on unless a process asks its kernel for more.
+            // A Page keeps its hand-out number in its address's top 16 bits. User space is below 2^47 on x64 and
+            // below 2^48 on arm64 (48-bit virtual addresses, the Linux default; mmap returns addresses near the top
+            // of that range), and kernels with wider address spaces hand out higher ones only to a process that asks.
             Free(chunk);
             throw new PagePoolException(
-                $"Page memory was placed at 0x{chunk.Base:x}, above the 47-bit user address space a Page can name. " +
-                "Run without 5-level paging address hints, or use another PageMemoryKind.");
+                $"Page memory was placed at 0x{chunk.Base:x}, above the 48-bit user address space a Page can name. " +
+                "Run without wide-address-space hints (5-level paging, 52-bit arm64 addresses), or use another PageMemoryKind.");
         }
         Interlocked.Add(ref _bytesReserved, chunk.Bytes);
         return chunk;

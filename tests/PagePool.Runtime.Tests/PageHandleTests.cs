@@ -224,6 +224,17 @@ public sealed class PageHandleTests
         AssertHandsOutExactlyPoolSizeDistinctPages(pool, 1);
     }
 
+    [Theory]
+    [InlineData(0x7FFF_FFFF_F000L)] // the top of x64 user space (47 bits)
+    [InlineData(0xFFFF_8765_4000L)] // near the top of arm64 user space (48-bit virtual addresses), where mmap places memory
+    public void The_generation_bits_leave_every_user_space_address_intact(long address)
+    {
+        Page page = Page.Create(Page.PoolBits(1), (nint)address, 3, 4096, 0xFFFF);
+        Assert.Equal((nint)address, page.Address);
+        Assert.Equal(0xFFFF, page.Generation);
+        Assert.Equal(3, page.Id);
+    }
+
     [Fact]
     public void A_late_duplicate_ring_entry_is_dropped_after_thousands_of_hand_outs_of_its_page()
     {
