@@ -153,8 +153,9 @@ public sealed class PagePoolCore
 
     /// <summary>
     /// Per page id, the generation (masked) of the last handle recycled, -1 when the page is not in service; a handle is
-    /// out while this is its generation minus one. Written by whoever recycles and read by recycles (so by the
-    /// recycling threads' own cores in the cross-thread steady state); the owner writes it only when it creates a page.
+    /// out while this is its generation minus one. Written by every recycle (the owner's direct ones too) and when a
+    /// page is created or released, read by recycles: in the cross-thread steady state only the recycling threads touch
+    /// it, and the owner's alloc path never reads it.
     /// </summary>
     /// <remarks>
     /// A recycle checks it and writes the handle's generation: a second recycle of the same handle, or of a copy of an
