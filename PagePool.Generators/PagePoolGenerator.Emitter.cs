@@ -671,7 +671,7 @@ namespace PagePool.Generators
                         // Checked against what recycles wrote (one behind the handle's generation while it is out): the
                         // record recycling threads also use, so a recycle anywhere never takes a line the owner writes.
                         ref int recycled = ref {{Unsafe}}.Add(ref {{MemoryMarshal}}.GetArrayDataReference(__pp_recycled!), (nuint)(uint)id);
-                        if (recycled != ((page.Generation - 1) & {{CoreT}}.GenerationMask))
+                        if (recycled != {{CoreT}}.OutRecord(page.Generation))
                         {
                             return false;
                         }
@@ -788,10 +788,10 @@ namespace PagePool.Generators
                     // nanoseconds is dropped when popped). False on misuse; true with page = default when a fragment went back but
                     // its page is still shared.
                     {{gen}}
-                    private bool __pp_TryMarkIdleShared(ref {{PageT}} page)
+                    private bool __pp_TryRecordRecycle(ref {{PageT}} page)
                     {
                         {{SourceWriter.Hole(fragmentShared)}}
-                        if (!__pp_core.TryMarkIdleShared(page))
+                        if (!__pp_core.TryRecordRecycle(page))
                         {
                             return false;
                         }
@@ -829,7 +829,7 @@ namespace PagePool.Generators
                             for (int i = start; i < end; i++)
                             {
                                 {{PageT}} page = pages[i];
-                                if (!__pp_TryMarkIdleShared(ref page))
+                                if (!__pp_TryRecordRecycle(ref page))
                                 {
                                     if (bad < 0)
                                     {

@@ -158,7 +158,7 @@ public sealed class RuntimePagePool
         int id = page.Id;
         int generation = page.Generation;
         ref int recycled = ref RecycledOf(id);
-        if (recycled != ((generation - 1) & PagePoolCore.GenerationMask))
+        if (recycled != PagePoolCore.OutRecord(generation))
         {
             // Misuse: out of line, so that nothing on the fast path stays live across a call.
             RecycleUnusual(page, direct: true);
@@ -250,7 +250,7 @@ public sealed class RuntimePagePool
             int n = 0;
             for (int i = 0; i < take; i++)
             {
-                if (_core.TryMarkIdleShared(pages[i]))
+                if (_core.TryRecordRecycle(pages[i]))
                 {
                     ids[n++] = _core.Token(pages[i].Id, pages[i].Generation);
                 }
@@ -463,16 +463,7 @@ public sealed class RuntimePagePool
 
     private void RecycleWholePage(Page page, bool direct)
     {
-        if (direct)
-        {
-            ref int recycled = ref _core.Recycled[page.Id];
-            if (recycled != ((page.Generation - 1) & PagePoolCore.GenerationMask))
-            {
-                _core.ThrowBadRecycle(page);
-            }
-            recycled = page.Generation;
-        }
-        else if (!_core.TryMarkIdleShared(page))
+        if (!_core.TryRecordRecycle(page))
         {
             _core.ThrowBadRecycle(page);
         }
@@ -550,7 +541,7 @@ public sealed class RuntimePagePool
         bool anyBad = false;
         foreach (Page page in pages)
         {
-            if (page.PoolId != core.PoolId || recycled[page.Id] != ((page.Generation - 1) & PagePoolCore.GenerationMask))
+            if (page.PoolId != core.PoolId || recycled[page.Id] != PagePoolCore.OutRecord(page.Generation))
             {
                 if (!anyBad)
                 {

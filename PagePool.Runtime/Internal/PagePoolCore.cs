@@ -265,9 +265,16 @@ public sealed class PagePoolCore
     public static Page CreateHandle(PagePoolCore core, int id, nint address, int length, int generation) =>
         Page.Create(core._poolBits, address, id, length, generation);
 
+    /// <summary>
+    /// What <see cref="Recycled"/> holds for a page while its hand-out <paramref name="generation"/> is out: the
+    /// generation before it, masked as a <see cref="Page"/> carries it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int OutRecord(int generation) => (generation - 1) & GenerationMask;
+
     /// <summary>Whether <paramref name="page"/> is the current, not yet recycled hand-out of its page (the page is this pool's).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool IsOut(Page page) => Volatile.Read(ref Recycled[page.Id]) == ((page.Generation - 1) & GenerationMask);
+    public bool IsOut(Page page) => Volatile.Read(ref Recycled[page.Id]) == OutRecord(page.Generation);
 
     /// <summary>The ring entry for page <paramref name="id"/> recycled at <paramref name="generation"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -381,7 +388,7 @@ public sealed class PagePoolCore
             slot.Address = address;
             RefCounts[id] = 0;
             int generation = ++slot.Generation;
-            Volatile.Write(ref Recycled[id], (generation - 1) & GenerationMask);
+            Volatile.Write(ref Recycled[id], OutRecord(generation));
             Volatile.Write(ref slot.State, PageState.InUse);
             _pagesCreated++;
             if (_poison)
@@ -457,7 +464,8 @@ public sealed class PagePoolCore
 
     /// <summary>
     /// Any thread: the page is this pool's and the handle is its current hand-out, not yet recycled; the recycle is
-    /// recorded (the caller then queues <see cref="Token"/>(id, generation) or releases the page). False means misuse.
+    /// recorded (the caller then pushes the page on the owner's cache, queues <see cref="Token"/>(id, generation), or
+    /// releases the page). False means misuse, with nothing changed.
     /// </summary>
     /// <remarks>
     /// A plain read and a plain store of <see cref="Recycled"/>, not a compare-and-swap. A double recycle is reported
@@ -466,7 +474,7 @@ public sealed class PagePoolCore
     /// under a newer generation) and counts the other: a page is never handed to two holders.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryMarkIdleShared(Page page)
+    public bool TryRecordRecycle(Page page)
     {
         if (!IsInUse(page))
         {
@@ -759,7 +767,7 @@ public sealed class PagePoolCore
     /// </summary>
     public IReadOnlyList<PageLeak> GetLeaks(TimeSpan minAge) =>
         _leaks is null ? Array.Empty<PageLeak>() : _leaks.Collect(Name, minAge, id =>
-            Volatile.Read(ref Slots[id].State) == PageState.InUse && Volatile.Read(ref Recycled[id]) == ((Slots[id].Generation - 1) & GenerationMask));
+            Volatile.Read(ref Slots[id].State) == PageState.InUse && Volatile.Read(ref Recycled[id]) == OutRecord(Slots[id].Generation));
 
     /// <summary>The page's bytes as <see cref="Memory{T}"/>, allocating nothing after the page's first call.</summary>
     public Memory<byte> GetMemory(int id, nint address, int length) => _arena.GetMemory(id, address, length);

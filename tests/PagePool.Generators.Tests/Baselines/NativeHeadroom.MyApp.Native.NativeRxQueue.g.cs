@@ -431,7 +431,7 @@ partial class NativeRxQueue
         // Checked against what recycles wrote (one behind the handle's generation while it is out): the
         // record recycling threads also use, so a recycle anywhere never takes a line the owner writes.
         ref int recycled = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(__pp_recycled!), (nuint)(uint)id);
-        if (recycled != ((page.Generation - 1) & global::PagePool.Internal.PagePoolCore.GenerationMask))
+        if (recycled != global::PagePool.Internal.PagePoolCore.OutRecord(page.Generation))
         {
             return false;
         }
@@ -513,9 +513,9 @@ partial class NativeRxQueue
     // nanoseconds is dropped when popped). False on misuse; true with page = default when a fragment went back but
     // its page is still shared.
     [global::System.CodeDom.Compiler.GeneratedCode("PagePool.Generators", "1.0.0.0")]
-    private bool __pp_TryMarkIdleShared(ref global::PagePool.Page page)
+    private bool __pp_TryRecordRecycle(ref global::PagePool.Page page)
     {
-        if (!__pp_core.TryMarkIdleShared(page))
+        if (!__pp_core.TryRecordRecycle(page))
         {
             return false;
         }
@@ -555,7 +555,7 @@ partial class NativeRxQueue
             for (int i = start; i < end; i++)
             {
                 global::PagePool.Page page = pages[i];
-                if (!__pp_TryMarkIdleShared(ref page))
+                if (!__pp_TryRecordRecycle(ref page))
                 {
                     if (bad < 0)
                     {
