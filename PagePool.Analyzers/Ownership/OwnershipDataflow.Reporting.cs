@@ -1,0 +1,198 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.FlowAnalysis;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace PagePool.Analyzers.Ownership;
+
+/// <summary>The checks that report: leaks at exits and dropped values, the owner-context rule (PP1004) and the same-pool rule (PP1005).</summary>
+internal sealed partial class OwnershipDataflow
+{
+    private int LineOfBranch(ControlFlowBranch branch)
+    {
+        var source = branch.Source;
+        if (source.BranchValue is { } value)
+        {
+            return LineOf(value);
+        }
+
+        return source.Operations.Length > 0 ? LineOf(source.Operations[source.Operations.Length - 1]) : 0;
+    }
+
+    // ---- leaks ----
+
+    private void CheckUnreferenced(OwnershipState state, LeakReason reason, int line)
+    {
+        // Values no variable can reach any more are dropped; those still owned leak here.
+        List<int>? dead = null;
+        var resources = state.Resources;
+        for (var position = 0; position < resources.End; position++)
+        {
+            var id = resources.IdAt(position);
+            if (id != ResourceMap.Removed && !state.IsReferenced(id))
+            {
+                (dead ??= new List<int>()).Add(id);
+            }
+        }
+
+        if (dead is null)
+        {
+            return;
+        }
+
+        foreach (var id in dead)
+        {
+            var resource = state.Resources[id];
+            if ((resource.Flags & Own.Held) != 0)
+            {
+                ReportLeak(id, resource, reason, line);
+            }
+
+            state.Resources.Remove(id);
+        }
+    }
+
+    private void CheckExit(OwnershipState state, bool exceptional, int line)
+    {
+        var handedOut = ResourceSet.Empty;
+        if (!exceptional && _method is not null)
+        {
+            foreach (var parameter in _method.Parameters)
+            {
+                if (parameter.RefKind is RefKind.Out or RefKind.Ref)
+                {
+                    handedOut = handedOut.Union(state.ValueOf(parameter));
+                }
+            }
+        }
+
+        var resources = state.Resources;
+        for (var position = 0; position < resources.End; position++)
+        {
+            var id = resources.IdAt(position);
+            var resource = resources.ValueAt(position);
+            if (id != ResourceMap.Removed && (resource.Flags & Own.Held) != 0 && !handedOut.Contains(id))
+            {
+                ReportLeak(id, resource, exceptional ? LeakReason.ExceptionExit : LeakReason.Exit, line);
+            }
+        }
+    }
+
+    private void ReportLeak(int id, ResourceState resource, LeakReason reason, int line)
+    {
+        if (!_reporting)
+        {
+            _wouldReport = true;
+            return;
+        }
+
+        var site = _sites[id / 2];
+        var isPage = site.Kind == ResourceKind.Page;
+        var verb = isPage ? "recycled" : "returned to the pool";
+        string subject;
+        if (site.IsParameter)
+        {
+            subject = $"[Owned] parameter '{site.Name}'";
+        }
+        else if (site.Name is not null)
+        {
+            subject = isPage ? $"Page '{site.Name}'" : $"Array '{site.Name}'";
+        }
+        else
+        {
+            subject = isPage ? $"The page returned by '{site.Origin}'" : $"The array rented by '{site.Origin}'";
+        }
+
+        string message;
+        var note = resource.Note;
+        if (reason == LeakReason.Statement && site.Name is null)
+        {
+            message = $"{subject} is discarded and never {verb}";
+        }
+        else if (reason == LeakReason.Statement)
+        {
+            message = $"{subject} is overwritten at line {line} before it is {verb}";
+        }
+        else if (note is not null && note.IsException)
+        {
+            message = reason == LeakReason.ExceptionExit
+                ? $"{subject} is not {verb} when the exception thrown at line {note.Line} leaves the method"
+                : $"{subject} is not {verb} when the exception thrown at line {note.Line} is caught";
+        }
+        else if (reason == LeakReason.ExceptionExit)
+        {
+            message = line > 0
+                ? $"{subject} is not {verb} when the exception thrown at line {line} leaves the method"
+                : $"{subject} is not {verb} when an exception leaves the method";
+        }
+        else if (note is not null)
+        {
+            message = $"{subject} is not {verb} when the condition at line {note.Line} is {(note.Sense ? "true" : "false")}";
+        }
+        else if ((resource.Flags & (Own.Released | Own.Borrowed)) != 0)
+        {
+            message = $"{subject} is not {verb} on every path";
+        }
+        else
+        {
+            message = isPage ? $"{subject} is never recycled or handed on" : $"{subject} is never returned to the pool";
+        }
+
+        var descriptor = isPage ? OwnershipDescriptors.PageMayLeak : OwnershipDescriptors.ArrayMayLeak;
+        _reporter.Report(descriptor, site.Location, message);
+    }
+
+    // ---- evaluation ----
+
+    private void CheckOwnerContext(OwnershipState state, IOperation call)
+    {
+        if (!_reporting)
+        {
+            _wouldReport |= _offContextApi is not null || state.AwaitLine != 0;
+            return;
+        }
+
+        if (_offContextApi is not null)
+        {
+            _reporter.Report(
+                OwnershipDescriptors.RecycleDirectOffOwner,
+                call.Syntax.GetLocation(),
+                $"RecyclePageDirect is called in a callback passed to '{_offContextApi}', which runs off the owner context; use RecyclePage");
+        }
+        else if (state.AwaitLine != 0)
+        {
+            _reporter.Report(
+                OwnershipDescriptors.RecycleDirectOffOwner,
+                call.Syntax.GetLocation(),
+                $"RecyclePageDirect is called after the await at line {state.AwaitLine}, where the method may continue on another thread; use RecyclePage");
+        }
+    }
+
+    private void CheckSamePool(OwnershipState state, ResourceSet value, PoolIdentity target, IArgumentOperation argument)
+    {
+        foreach (var id in value.Ids)
+        {
+            var resource = state.Get(id);
+            if (resource.Pool is { } source && (resource.Flags & Own.Released) == 0 && source.IsKnownDifferent(target))
+            {
+                if (!_reporting)
+                {
+                    _wouldReport = true;
+                    return;
+                }
+
+                var name = NameOf(argument.Value) ?? _sites[id / 2].Name ?? "?";
+                _reporter.Report(
+                    OwnershipDescriptors.PageRecycledToOtherPool,
+                    argument.Syntax.GetLocation(),
+                    $"Page '{name}' was allocated from {source.Display} but is recycled into {target.Display}");
+                return;
+            }
+        }
+    }
+}
