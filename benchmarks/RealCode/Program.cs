@@ -247,12 +247,16 @@ internal static class Program
     private static bool IsBuildOutput(string relative) =>
         relative.Split('/').Any(s => s is "obj" or "bin" || s.StartsWith('.'));
 
-    /// <summary>Tests, benchmarks, samples and similar: any folder of the path that names one.</summary>
+    /// <summary>
+    /// Tests, benchmarks, samples and similar: a folder of the path with a word (split at '.', '-', '_') that is or
+    /// ends in "Test"/"Tests" ("UnitTests", "Foo.Test"; not "TestDecoding" or "Latest"), or names a benchmark, sample, ...
+    /// </summary>
     private static bool IsTestLike(string relative)
     {
         var folders = relative.Split('/');
-        return folders.Take(folders.Length - 1).Any(s => Regex.IsMatch(
-            s, @"test|benchmark|sample|sandbox|playground|perf|example|demo|toy", RegexOptions.IgnoreCase));
+        return folders.Take(folders.Length - 1)
+            .SelectMany(folder => folder.Split('.', '-', '_'))
+            .Any(word => Regex.IsMatch(word, @"^(?i:tests?|testing|toys?)$|[a-z]Tests?$|(?i:benchmark|sample|sandbox|playground|perf|example|demo)"));
     }
 
     private static bool UsesImplicitUsings(string root) =>
