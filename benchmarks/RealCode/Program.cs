@@ -146,8 +146,10 @@ internal static class Program
         var swallowed = InternalErrors() - internalErrorsBefore;
         Console.WriteLine($"internal errors swallowed by the ownership analyzer: {swallowed}{(swallowed > 0 ? " (last: " + LastInternalError() + ")" : "")}");
 
+        Console.WriteLine($"analysis elapsed: {stopwatch.Elapsed.TotalSeconds:F1} s");
         if (options.Mutate)
         {
+            var mutationStart = stopwatch.Elapsed;
             var caughtAll = 0;
             var totalAll = 0;
             foreach (var group in groups)
@@ -159,6 +161,8 @@ internal static class Program
             }
 
             Console.WriteLine($"mutation {options.Name} all: caught {caughtAll} of {totalAll} ({Percent(caughtAll, totalAll)})");
+            var mutationTime = (stopwatch.Elapsed - mutationStart).TotalSeconds;
+            Console.WriteLine($"mutation elapsed: {mutationTime:F1} s ({(totalAll == 0 ? 0 : mutationTime / totalAll):F1} s a mutant)");
             var swallowedAfter = InternalErrors() - internalErrorsBefore;
             if (swallowedAfter != swallowed)
             {
