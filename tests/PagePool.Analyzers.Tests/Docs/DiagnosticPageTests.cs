@@ -60,6 +60,24 @@ public sealed class DiagnosticPageTests
         Assert.DoesNotContain("```", examples[0].Code, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task The_compiler_reports_lines_in_the_examples_own_numbering()
+    {
+        // Statements go into a method of the context class; the leak is on the example's line 2.
+        var statements = await CompileAsync(new DocExample("PP1101", "Wrong", 1, "Log(default);\nvar a = ArrayPool<byte>.Shared.Rent(8);\nFill(a);\n", 1));
+        Assert.Empty(statements.Errors);
+        Assert.Equal(new[] { ("PP1101", 2) }, statements.Diagnostics.Select(d => (d.Id, d.Line)));
+
+        // Declarations stand alone (no context class: RxQueue here is the example's own).
+        var declarations = await CompileAsync(new DocExample("PP0001", "Wrong", 1, "\n[PagePool(4096, 1024)]\nsealed class RxQueue { }\n", 1));
+        Assert.Empty(declarations.Errors);
+        Assert.Equal(new[] { ("PP0001", 3) }, declarations.Diagnostics.Select(d => (d.Id, d.Line)));
+
+        // A name the context does not give is a compile error, not a silent pass.
+        var broken = await CompileAsync(new DocExample("PP1101", "Right", 1, "Undefined();\n", 1));
+        Assert.Contains(broken.Errors, e => e.Contains("CS0103", StringComparison.Ordinal));
+    }
+
     [Theory]
     [MemberData(nameof(Examples))]
     public Task Example_is_true(string page, string kind, int index) => Check(page, kind, index);
