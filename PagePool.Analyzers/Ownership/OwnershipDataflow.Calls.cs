@@ -89,9 +89,9 @@ internal sealed partial class OwnershipDataflow
         var kind = isReturn ? ReleaseKind.Returned
             : consumed is not null && method.Name.StartsWith("Recycle", StringComparison.Ordinal) ? ReleaseKind.Recycled
             : ReleaseKind.HandedOn;
-        if (kind == ReleaseKind.HandedOn)
+        if (kind == ReleaseKind.HandedOn && MayThrow(call, method))
         {
-            MayThrow(state, call);
+            MayThrow(state, call, HandedOnBy(consumed, escaped));
         }
 
         if (consumed is not null)
