@@ -166,17 +166,20 @@ internal sealed partial class OwnershipDataflow
         return _types.MayThrow(method);
     }
 
+    /// <summary>The call an <c>await</c> awaits, directly or through <c>ConfigureAwait</c>, or that <c>ConfigureAwait</c> itself.</summary>
     private static bool IsAwaited(IOperation call)
     {
-        var parent = SkipConversions(call.Parent);
-        if (parent is IInvocationOperation { TargetMethod.Name: "ConfigureAwait" } configure && ReferenceEquals(SkipDown(configure.Instance), call))
+        var parent = SkipConversionsUp(call.Parent);
+        if (parent is IInvocationOperation { TargetMethod.Name: "ConfigureAwait" } configure
+            && configure.Instance is { } instance
+            && ReferenceEquals(Strip(instance), call))
         {
-            parent = SkipConversions(configure.Parent);
+            parent = SkipConversionsUp(configure.Parent);
         }
 
-        return parent is IAwaitOperation || (call is IInvocationOperation { TargetMethod.Name: "ConfigureAwait" } && SkipConversions(call.Parent) is IAwaitOperation);
+        return parent is IAwaitOperation;
 
-        static IOperation? SkipConversions(IOperation? operation)
+        static IOperation? SkipConversionsUp(IOperation? operation)
         {
             while (operation is IConversionOperation or IParenthesizedOperation)
             {
@@ -185,8 +188,6 @@ internal sealed partial class OwnershipDataflow
 
             return operation;
         }
-
-        static IOperation? SkipDown(IOperation? operation) => operation is null ? null : Strip(operation);
     }
 
     /// <summary>
@@ -206,7 +207,8 @@ internal sealed partial class OwnershipDataflow
                 for (var position = 0; position < resources.End; position++)
                 {
                     var resource = resources.ValueAt(position);
-                    if (resources.IdAt(position) != ResourceMap.Removed && (resource.Flags & Own.Held) != 0)
+                    // Released ones too: a second release on the exception's path says which call threw.
+                    if (resources.IdAt(position) != ResourceMap.Removed && (resource.Flags & (Own.Held | Own.Released)) != 0)
                     {
                         resource.Note = PathNote.Push(resource.Note, isException: true, line, sense: true, thrower);
                         resources.SetAt(position, resource);

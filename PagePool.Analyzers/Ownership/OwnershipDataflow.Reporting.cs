@@ -123,11 +123,11 @@ internal sealed partial class OwnershipDataflow
                 ? $"{subject} is not {verb} when the exception thrown at line {line} leaves the method"
                 : $"{subject} is not {verb} when an exception leaves the method";
         }
-        else if (note is not null)
+        else if (note is not null && _handedOnSites.Contains(id / 2))
         {
             message = $"{subject} is not {verb} when the condition at line {note.Line} is {(note.Sense ? "true" : "false")}";
         }
-        else if ((resource.Flags & (Own.Released | Own.Borrowed)) != 0)
+        else if ((resource.Flags & (Own.Released | Own.Borrowed)) != 0 || _handedOnSites.Contains(id / 2))
         {
             message = $"{subject} is not {verb} on every path";
         }
@@ -169,6 +169,10 @@ internal sealed partial class OwnershipDataflow
 
         return null;
     }
+
+    /// <summary>" when 'Rent' at line 17 throws" where the path is a call's exception; empty otherwise.</summary>
+    private static string WhenThrown(PathNote? note) =>
+        ExceptionOrigin(note) is { Call: { } call } origin ? $" when '{CallName(call)}' at line {origin.Line} throws" : string.Empty;
 
     /// <summary>PP1006: a page held at a call that may throw, which nothing recycles when it does.</summary>
     private void ReportThrowLeak(int id, IOperation call)

@@ -50,6 +50,10 @@ internal sealed partial class OwnershipDataflow
     private readonly Dictionary<IOperation, ResourceSet> _tryResults = new();
 
     private readonly HashSet<int> _reportedUses = new();
+    private readonly Dictionary<CaptureId, ISymbol> _capturedVariables = new();
+
+    /// <summary>The sites some path recycles, returns or hands on: a leak of any other is "never" recycled.</summary>
+    private readonly HashSet<int> _handedOnSites = new();
     private bool _reporting;
     private bool _wouldReport;
     private int _currentContext;

@@ -744,7 +744,8 @@ internal sealed class OwnershipState
     {
         var joined = mine;
         joined.Flags = mine.Flags | theirs.Flags;
-        joined.Note = (mine.Flags & Own.Held) != 0
+        joined.Note = !hasTheirs ? mine.Note
+            : (mine.Flags & Own.Held) != 0
             ? ((theirs.Flags & Own.Held) != 0 ? PathNote.Merge(mine.Note, theirs.Note) : mine.Note)
             : theirs.Note;
         if (joined.ReleaseLine == 0)

@@ -298,7 +298,7 @@ internal sealed class OwnershipTypes
     /// Whether a call to <paramref name="method"/> may throw for PP1006: user code, sockets, streams, delegates,
     /// interfaces and constructors may; the pool's own API may not, except the allocations that throw when the pool
     /// is exhausted (<c>AllocPage</c>, <c>AllocFragment</c>: a runtime condition, not a misuse); nor may the page's
-    /// members, <c>ArrayPool</c>, span and memory helpers and the other <see cref="NonThrowingTypes"/>, methods of
+    /// members, <c>ArrayPool</c> other than <c>Rent</c>, span and memory helpers and the other <see cref="NonThrowingTypes"/>, methods of
     /// primitive types and strings (except <c>Parse</c>), a compiler-declared constructor, or an exception's
     /// constructor.
     /// </summary>
@@ -315,7 +315,13 @@ internal sealed class OwnershipTypes
             return IsPage(method.ReturnType);
         }
 
-        if (IsPage(type) || IsArrayPool(type))
+        if (IsArrayPool(type))
+        {
+            // Rent allocates (and checks its length): the one ArrayPool call a try must expect to throw.
+            return IsRent(method);
+        }
+
+        if (IsPage(type))
         {
             return false;
         }

@@ -92,6 +92,13 @@ internal static class OwnershipVerifier
             test.DisabledDiagnostics.Add("PP1006");
         }
 
+        if (source.Contains("unsafe", System.StringComparison.Ordinal))
+        {
+            test.SolutionTransforms.Add((solution, projectId) => solution.WithProjectCompilationOptions(
+                projectId,
+                ((Microsoft.CodeAnalysis.CSharp.CSharpCompilationOptions)solution.GetProject(projectId)!.CompilationOptions!).WithAllowUnsafe(true)));
+        }
+
         if (arrays)
         {
             test.TestState.AnalyzerConfigFiles.Add(("/.editorconfig", """

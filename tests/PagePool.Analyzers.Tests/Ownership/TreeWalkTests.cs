@@ -519,6 +519,7 @@ public sealed class TreeWalkTests
         {
             ArrayPoolTests.LeakMustWarn, ArrayPoolTests.LeakMustNotWarn, ArrayPoolTests.UseAfterReturnMustWarn,
             ArrayPoolTests.UseAfterReturnMustNotWarn, ArrayPoolTests.ReturnedTwiceMustWarn, ArrayPoolTests.ReturnedTwiceMustNotWarn,
+            RealCodeShapeTests.MustWarn, RealCodeShapeTests.MustNotWarn,
         })
         {
             foreach (var row in data)
