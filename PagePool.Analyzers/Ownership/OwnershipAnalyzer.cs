@@ -11,7 +11,8 @@ namespace PagePool.Analyzers.Ownership;
 
 /// <summary>
 /// Checks that every page taken from a pool goes back to it exactly once (PP1001–PP1003), that
-/// <c>RecyclePageDirect</c> runs in the owner context (PP1004) and that a page goes back to its own pool (PP1005);
+/// <c>RecyclePageDirect</c> runs in the owner context (PP1004), that a page goes back to its own pool (PP1005) and
+/// that no call that may throw loses a page on its way out of the method (PP1006);
 /// with the same engine, that arrays rented from an <c>ArrayPool&lt;T&gt;</c> are returned exactly once
 /// (PP1101–PP1103, off by default).
 /// </summary>
