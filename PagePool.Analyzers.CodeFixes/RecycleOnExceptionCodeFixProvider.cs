@@ -149,11 +149,13 @@ public sealed class RecycleOnExceptionCodeFixProvider : CodeFixProvider
 
             SyntaxNode call = root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true);
 
-            // The innermost block, around the call, that declares the page as a statement of its own.
+            // The innermost block, around the call, where the page is declared: by a statement of the block
+            // (var page = pool.AllocPage(); if (!pool.TryAllocPage(out var page)) return;), or by the condition of
+            // the while or if whose body the block is (while (pool.TryAllocPage(out var page)) { ... }).
             foreach (BlockSyntax block in call.Ancestors().OfType<BlockSyntax>())
             {
                 int declaration = IndexOfDeclaration(block, name, out ExpressionSyntax? allocation);
-                if (declaration < 0)
+                if (declaration == NotDeclared)
                 {
                     continue;
                 }
@@ -289,6 +291,12 @@ public sealed class RecycleOnExceptionCodeFixProvider : CodeFixProvider
             return true;
         }
 
+        private const int NotDeclared = -2;
+
+        /// <summary>
+        /// The index of the statement of <paramref name="block"/> that declares the page; -1 when the condition
+        /// of the while or if owning the block does; <see cref="NotDeclared"/> otherwise.
+        /// </summary>
         private static int IndexOfDeclaration(BlockSyntax block, string name, out ExpressionSyntax? allocation)
         {
             SyntaxList<StatementSyntax> statements = block.Statements;
@@ -305,10 +313,52 @@ public sealed class RecycleOnExceptionCodeFixProvider : CodeFixProvider
                         }
                     }
                 }
+
+                // An out variable of an if's condition or an expression statement lives on in the block.
+                SyntaxNode? declaring = statements[i] switch
+                {
+                    IfStatementSyntax ifStatement => ifStatement.Condition,
+                    ExpressionStatementSyntax expression => expression.Expression,
+                    LocalDeclarationStatementSyntax declarationStatement => declarationStatement.Declaration,
+                    _ => null,
+                };
+                if (declaring is not null && OutDeclaration(declaring, name) is { } call)
+                {
+                    allocation = call;
+                    return i;
+                }
+            }
+
+            ExpressionSyntax? condition = block.Parent switch
+            {
+                WhileStatementSyntax whileStatement => whileStatement.Condition,
+                IfStatementSyntax ifStatement when ifStatement.Statement == block => ifStatement.Condition,
+                _ => null,
+            };
+            if (condition is not null && OutDeclaration(condition, name) is { } owner)
+            {
+                allocation = owner;
+                return -1;
             }
 
             allocation = null;
-            return -1;
+            return NotDeclared;
+        }
+
+        /// <summary>The call whose <c>out var name</c> / <c>out Page name</c> argument declares the page.</summary>
+        private static InvocationExpressionSyntax? OutDeclaration(SyntaxNode node, string name)
+        {
+            foreach (SyntaxNode candidate in node.DescendantNodesAndSelf(n => n is not (AnonymousFunctionExpressionSyntax or BlockSyntax)))
+            {
+                if (candidate is ArgumentSyntax { Expression: DeclarationExpressionSyntax { Designation: SingleVariableDesignationSyntax designation } } argument
+                    && designation.Identifier.ValueText == name
+                    && argument.Parent?.Parent is InvocationExpressionSyntax invocation)
+                {
+                    return invocation;
+                }
+            }
+
+            return null;
         }
 
         private static int IndexOfStatementContaining(BlockSyntax block, SyntaxNode node)

@@ -198,6 +198,84 @@ public sealed class RecycleOnExceptionCodeFixTests
             InCatch);
 
     [Fact]
+    public Task A_page_from_a_while_loops_TryAllocPage_is_guarded_inside_the_body() =>
+        ThrowVerifier.VerifyAsync(
+            Header + """
+                public void Poll(Socket socket)
+                {
+                    while (_pool.TryAllocPage(out Page page))
+                    {
+                        int n = {|PP1006:socket.Receive(page.Span)|};
+                        _pool.RecyclePage(page);
+                        if (n == 0)
+                        {
+                            return;
+                        }
+                    }
+                }
+            }
+            """,
+            Header + """
+                public void Poll(Socket socket)
+                {
+                    while (_pool.TryAllocPage(out Page page))
+                    {
+                        try
+                        {
+                            int n = socket.Receive(page.Span);
+                            if (n == 0)
+                            {
+                                return;
+                            }
+                        }
+                        finally
+                        {
+                            _pool.RecyclePage(page);
+                        }
+                    }
+                }
+            }
+            """,
+            InFinally);
+
+    [Fact]
+    public Task A_page_from_an_early_out_TryAllocPage_is_guarded_after_it() =>
+        ThrowVerifier.VerifyAsync(
+            Header + """
+                public void Receive(Socket socket)
+                {
+                    if (!_pool.TryAllocPage(out var page))
+                    {
+                        return;
+                    }
+
+                    {|PP1006:socket.Receive(page.Span)|};
+                    _pool.RecyclePage(page);
+                }
+            }
+            """,
+            Header + """
+                public void Receive(Socket socket)
+                {
+                    if (!_pool.TryAllocPage(out var page))
+                    {
+                        return;
+                    }
+
+                    try
+                    {
+                        socket.Receive(page.Span);
+                    }
+                    finally
+                    {
+                        _pool.RecyclePage(page);
+                    }
+                }
+            }
+            """,
+            InFinally);
+
+    [Fact]
     public Task No_fix_for_an_owned_parameter() =>
         ThrowVerifier.VerifyAsync(
             Header + """
