@@ -89,9 +89,9 @@ internal sealed partial class OwnershipDataflow
         var kind = isReturn ? ReleaseKind.Returned
             : consumed is not null && method.Name.StartsWith("Recycle", StringComparison.Ordinal) ? ReleaseKind.Recycled
             : ReleaseKind.HandedOn;
-        if (kind == ReleaseKind.HandedOn)
+        if (kind == ReleaseKind.HandedOn && MayThrow(call, method))
         {
-            MayThrow(state, call);
+            MayThrow(state, call, HandedOnBy(consumed, escaped));
         }
 
         if (consumed is not null)
@@ -254,12 +254,15 @@ internal sealed partial class OwnershipDataflow
                     message = $"{(isPage ? "Page" : "Array")} '{name}' is {Describe(kind)} after it was already {Describe(resource.ReleaseKind)} at line {resource.ReleaseLine}";
                 }
 
+                message += WhenThrown(resource.Note);
+
                 _reporter.Report(
                     isPage ? OwnershipDescriptors.PageRecycledTwice : OwnershipDescriptors.ArrayReturnedTwice,
                     at.Syntax.GetLocation(),
                     message);
             }
 
+            _handedOnSites.Add(id / 2);
             if ((resource.Flags & Own.Released) == 0)
             {
                 resource.ReleaseLine = line;

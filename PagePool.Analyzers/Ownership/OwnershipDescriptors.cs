@@ -66,6 +66,19 @@ internal static class OwnershipDescriptors
         isEnabledByDefault: true,
         description: "A page must go back to the pool that allocated it; another pool rejects it at run time.");
 
+    /// <summary>
+    /// PP1006: a call that may throw runs while a page is held, and nothing recycles the page when it does. Info,
+    /// on by default: shown in the IDE, never an error under TreatWarningsAsErrors (see docs/diagnostics/PP1006.md).
+    /// </summary>
+    public static readonly DiagnosticDescriptor PageLeaksOnException = new(
+        "PP1006",
+        "A page leaks if a call throws",
+        messageFormat: "{0}",
+        Reliability,
+        DiagnosticSeverity.Info,
+        isEnabledByDefault: true,
+        description: "A page held across a call that may throw is lost to its pool for good when the call throws, unless a finally (or a catch that rethrows) recycles it; the pool is a hard cap, so each such exception shrinks it.");
+
     /// <summary>PP1101: an array rented from an <c>ArrayPool&lt;T&gt;</c> is not returned on some path.</summary>
     public static readonly DiagnosticDescriptor ArrayMayLeak = new(
         "PP1101",
