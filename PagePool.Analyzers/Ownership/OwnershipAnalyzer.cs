@@ -314,7 +314,8 @@ public sealed class OwnershipAnalyzer : DiagnosticAnalyzer
 
             switch (operation)
             {
-                case IInvocationOperation invocation when trackArrays && types.IsArrayPool(invocation.TargetMethod.ContainingType):
+                case IInvocationOperation invocation when trackArrays
+                    && (types.IsArrayPool(invocation.TargetMethod.ContainingType) || MayRentForCaller(invocation.TargetMethod)):
                     return true;
                 case ILocalFunctionOperation localFunction when HasPageParameter(localFunction.Symbol, types):
                     return true;
@@ -324,6 +325,28 @@ public sealed class OwnershipAnalyzer : DiagnosticAnalyzer
         }
 
         return false;
+    }
+
+    /// <summary>A method in this compilation that may hand its caller a rented array: as a result, or through ref or out.</summary>
+    private static bool MayRentForCaller(IMethodSymbol method)
+    {
+        if (!CanHoldArray(method.ReturnType))
+        {
+            var any = false;
+            foreach (var parameter in method.Parameters)
+            {
+                any |= parameter.RefKind is RefKind.Ref or RefKind.Out && CanHoldArray(parameter.Type);
+            }
+
+            if (!any)
+            {
+                return false;
+            }
+        }
+
+        return OwnershipSummaries.Summarizable(method) is not null;
+
+        static bool CanHoldArray(ITypeSymbol type) => OwnershipTypes.IsArray(type) || OwnershipWrappers.IsArrayWrapper(type);
     }
 
     private static bool HasPageParameter(IMethodSymbol method, OwnershipTypes types)

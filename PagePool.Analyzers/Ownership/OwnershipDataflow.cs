@@ -62,8 +62,10 @@ internal sealed partial class OwnershipDataflow
         bool trackArrays,
         string? offContextApi,
         bool detailed,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        SummaryRecorder? summary = null)
     {
+        _summary = summary;
         _localPoolInstances = localPoolInstances;
         _graph = graph;
         _detailed = detailed;
@@ -242,6 +244,11 @@ internal sealed partial class OwnershipDataflow
     /// <summary>The state on entry: each page parameter is held ([Owned], by value) or borrowed.</summary>
     private OwnershipState InitialState()
     {
+        if (_summary is not null)
+        {
+            return SummaryInitialState(_summary);
+        }
+
         var initial = new OwnershipState(_slots);
         if (_method is not null)
         {
@@ -278,6 +285,11 @@ internal sealed partial class OwnershipDataflow
         if (_reporting)
         {
             return;
+        }
+
+        if (_summary is not null && ordinal == _graph!.Blocks.Length - 1)
+        {
+            RecordExit(state);
         }
 
         var key = Key(ordinal, context);
@@ -367,6 +379,11 @@ internal sealed partial class OwnershipDataflow
             if (fallThrough?.Semantics == ControlFlowBranchSemantics.Return)
             {
                 var returned = Eval(branchValue, state, Mode.Use);
+                if (_summary is not null)
+                {
+                    RecordReturn(state, returned, branchValue);
+                }
+
                 Release(state, returned, ReleaseKind.HandedOn, LineOf(branchValue), branchValue, checkTwice: false);
             }
             else
