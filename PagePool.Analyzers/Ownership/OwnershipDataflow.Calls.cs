@@ -65,7 +65,20 @@ internal sealed partial class OwnershipDataflow
                 continue;
             }
 
-            var value = Eval(argument.Value, state, owned ? Mode.Consume : Mode.Use);
+            var settledAfter = false;
+            if (!owned && parameter is { RefKind: RefKind.Ref } && CanBeFresh(parameter.Type) && OwnershipSummaries.Summarizable(method) is not null)
+            {
+                // A ref argument the callee gives back and refills is not used by the call: it is handed on.
+                if (!asked)
+                {
+                    asked = true;
+                    summary = SummaryOf(method);
+                }
+
+                settledAfter = summary!.For(parameter).RefEffect != RefEffect.None;
+            }
+
+            var value = Eval(argument.Value, state, owned || settledAfter ? Mode.Consume : Mode.Use);
             if (parameter?.Ordinal == 0)
             {
                 firstArgument = value;

@@ -171,7 +171,7 @@ internal sealed partial class OwnershipDataflow
         var recorder = _summary!;
         recorder.Returned = recorder.Returned.Union(returned);
         var fresh = FreshIn(state, returned);
-        if (fresh is not null)
+        if (fresh is not null && !MayBeAbsent(state, returned))
         {
             recorder.FreshReturn ??= fresh;
         }
@@ -197,7 +197,8 @@ internal sealed partial class OwnershipDataflow
                 recorder.Fresh[i] ??= FreshIn(state, value);
                 if (id >= 0 && value.Contains(id))
                 {
-                    recorder.RefKeptOld[i] = true;
+                    // Still in the variable: kept, unless this path knows it is null ("if (a != null) { ...; a = null; }").
+                    recorder.RefKeptOld[i] |= (state.Get(id).Flags & (Own.Held | Own.Borrowed)) != 0;
                     continue;
                 }
             }
@@ -214,6 +215,23 @@ internal sealed partial class OwnershipDataflow
                 recorder.Leaked[i] = true;
             }
         }
+    }
+
+    /// <summary>
+    /// Some path reaches here without the value (<c>n &gt; 64 ? Rent(n) : new byte[n]</c>, or a variable still
+    /// null): the caller cannot tell whether it got a rented array, so the result is not taken as owned.
+    /// </summary>
+    private static bool MayBeAbsent(OwnershipState state, ResourceSet value)
+    {
+        foreach (var id in value.Ids)
+        {
+            if ((state.Get(id).Flags & Own.Absent) != 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The kind of a fresh value in <paramref name="value"/> (one this method took from a pool and still owns).</summary>
