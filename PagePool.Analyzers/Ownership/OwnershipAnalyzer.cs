@@ -59,6 +59,13 @@ public sealed class OwnershipAnalyzer : DiagnosticAnalyzer
     /// <summary>How many control-flow graphs the analyzer asked for (for tests: methods without pages build none).</summary>
     internal static int GraphsBuilt => Volatile.Read(ref s_graphsBuilt);
 
+    /// <summary>Counts an internal error met while reading <paramref name="method"/> for a summary (tests fail on any).</summary>
+    internal static void NoteInternalError(Exception exception, ISymbol method)
+    {
+        Interlocked.Increment(ref s_internalErrors);
+        LastInternalError = new InvalidOperationException("Ownership summary failed for " + method.ToDisplayString(), exception);
+    }
+
     /// <summary>The last internal error, for tests to show.</summary>
     internal static Exception? LastInternalError { get; private set; }
 

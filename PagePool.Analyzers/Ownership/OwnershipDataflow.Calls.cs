@@ -175,6 +175,11 @@ internal sealed partial class OwnershipDataflow
             summary = SummaryOf(method);
         }
 
+        if (!instanceValue.IsEmpty && instance is not null && !(summary?.KeepsInstance ?? false))
+        {
+            kept = kept.Union(ApplyInstanceEffect(state, call, method, instance, instanceValue));
+        }
+
         if (summary is not null)
         {
             if (summary.KeepsInstance)

@@ -26,20 +26,21 @@ internal sealed partial class OwnershipDataflow
     private Func<IMethodSymbol, ControlFlowGraph?>? _localFunctionGraphs;
 
     /// <summary>Infers the summary of <paramref name="method"/> from its graph.</summary>
-    public static MethodSummary Summarize(ControlFlowGraph graph, IMethodSymbol method, OwnershipTypes types, CancellationToken cancellationToken)
+    /// <summary>Infers the summary of <paramref name="method"/> from its graph, reading callees with <paramref name="calleeBudget"/>.</summary>
+    public static MethodSummary Summarize(ControlFlowGraph graph, IMethodSymbol method, OwnershipTypes types, int calleeBudget, CancellationToken cancellationToken)
     {
-        var recorder = new SummaryRecorder(method);
+        var recorder = new SummaryRecorder(method, calleeBudget);
         var flow = new OwnershipDataflow(graph, method, types, localPoolInstances: null, NoReporter, trackArrays: true, offContextApi: null, detailed: false, cancellationToken, recorder);
-        var summary = flow.Run() ? recorder.Finish(flow) : MethodSummary.Unknown;
-        return summary.WithCuts(recorder.Cuts, recorder.DepthCut, method);
+        return flow.Run() ? recorder.Finish() : MethodSummary.Unknown;
     }
 
     /// <summary>What a summary run has seen so far.</summary>
     internal sealed class SummaryRecorder
     {
-        public SummaryRecorder(IMethodSymbol method)
+        public SummaryRecorder(IMethodSymbol method, int calleeBudget)
         {
             Method = method;
+            CalleeBudget = calleeBudget;
             var count = method.Parameters.Length;
             ParameterIds = new int[count];
             for (var i = 0; i < count; i++)
@@ -54,6 +55,9 @@ internal sealed partial class OwnershipDataflow
         }
 
         public IMethodSymbol Method { get; }
+
+        /// <summary>How deep this run's own callees are read.</summary>
+        public int CalleeBudget { get; }
 
         /// <summary>The tracked value each parameter starts with; -1 for one not tracked.</summary>
         public int[] ParameterIds { get; }
@@ -72,6 +76,13 @@ internal sealed partial class OwnershipDataflow
 
         public bool ReachedExit { get; set; }
 
+        /// <summary>The tracked value standing for what the receiver holds (an instance method of a wrapper); -1 if none.</summary>
+        public int ThisId { get; set; } = -1;
+
+        public Own ThisFlags { get; set; }
+
+        public bool ThisLeaked { get; set; }
+
         /// <summary>Everything some return hands back.</summary>
         public ResourceSet Returned { get; set; }
 
@@ -83,11 +94,7 @@ internal sealed partial class OwnershipDataflow
         /// <summary>Some return hands back a value that is neither fresh nor null.</summary>
         public bool ReturnsOther { get; set; }
 
-        public List<IMethodSymbol>? Cuts { get; set; }
-
-        public bool DepthCut { get; set; }
-
-        public MethodSummary Finish(OwnershipDataflow flow)
+        public MethodSummary Finish()
         {
             if (!ReachedExit)
             {
@@ -123,7 +130,19 @@ internal sealed partial class OwnershipDataflow
                 }
             }
 
-            return new MethodSummary(parameters.MoveToImmutable(), ReturnsOther ? null : FreshReturn, keepsInstance: false, keepsAllArguments: false);
+            var instance = ParameterEffect.None;
+            if (ThisId >= 0)
+            {
+                // A guarded Dispose ("if (_disposed) return;") leaves the value on one path: any path that gives it
+                // back discharges the caller; only giving it back on every path counts as a release.
+                instance = Returned.Contains(ThisId) ? ParameterEffect.KeptByResult
+                    : ThisFlags == Own.Released ? ParameterEffect.Releases
+                    : (ThisFlags & (Own.Released | Own.Borrowed)) != 0 ? ParameterEffect.Escapes
+                    : ParameterEffect.None;
+            }
+
+            var summary = new MethodSummary(parameters.MoveToImmutable(), ReturnsOther ? null : FreshReturn, keepsInstance: false, keepsAllArguments: false);
+            return summary.WithInstanceEffect(instance);
         }
     }
 
@@ -162,6 +181,19 @@ internal sealed partial class OwnershipDataflow
             initial.SetValue(new ParameterAnchor(), ResourceSet.Of(id));
         }
 
+        var method = recorder.Method;
+        if (!method.IsStatic && method.MethodKind != MethodKind.Constructor && method.ContainingType is { } containing
+            && OwnershipWrappers.Carries(containing, _types) != CarriedKinds.None)
+        {
+            var location = method.Locations.Length > 0 ? method.Locations[0] : Location.None;
+            var site = GetSite(recorder, location, ResourceKind.Page, "this", isParameter: true);
+            _sites[site].Name = "this";
+            var id = site * 2;
+            recorder.ThisId = id;
+            initial.Resources[id] = new ResourceState { Flags = Own.Held };
+            initial.SetValue(new ParameterAnchor(), ResourceSet.Of(id));
+        }
+
         return initial;
     }
 
@@ -186,6 +218,13 @@ internal sealed partial class OwnershipDataflow
     {
         var recorder = _summary!;
         recorder.ReachedExit = true;
+        if (recorder.ThisId >= 0)
+        {
+            var flags = state.Get(recorder.ThisId).Flags;
+            recorder.ThisFlags |= flags;
+            recorder.ThisLeaked |= (flags & Own.Held) != 0;
+        }
+
         var parameters = recorder.Method.Parameters;
         for (var i = 0; i < parameters.Length; i++)
         {
@@ -249,7 +288,55 @@ internal sealed partial class OwnershipDataflow
         return null;
     }
 
+    /// <summary><c>this</c> in a summary run of a wrapper's instance method stands for what the object holds.</summary>
+    private ResourceSet ThisValue(IInstanceReferenceOperation reference) =>
+        _summary is { ThisId: >= 0 } recorder && reference.ReferenceKind == InstanceReferenceKind.ContainingTypeInstance
+            ? ResourceSet.Of(recorder.ThisId)
+            : ResourceSet.Empty;
+
     // ---- using summaries at a call ----
+
+    /// <summary>
+    /// A call on a receiver that holds tracked values (a wrapper): what the method does with them. An interface
+    /// method (<c>Dispose</c> in a <c>using</c>) is followed to the implementation a sealed class or a struct runs.
+    /// Returns the values the result keeps.
+    /// </summary>
+    private ResourceSet ApplyInstanceEffect(OwnershipState state, IOperation call, IMethodSymbol method, IOperation instance, ResourceSet instanceValue)
+    {
+        if (_types.KindOf(instance.Type) is not null)
+        {
+            // The page or the array itself: its own methods are uses.
+            return ResourceSet.Empty;
+        }
+
+        var target = method;
+        if (method.ContainingType?.TypeKind == TypeKind.Interface
+            && Strip(instance).Type is INamedTypeSymbol receiver
+            && (receiver.IsSealed || receiver.IsValueType)
+            && receiver.FindImplementationForInterfaceMember(method) is IMethodSymbol implementation)
+        {
+            target = implementation;
+        }
+
+        if (OwnershipSummaries.Summarizable(target) is null)
+        {
+            return ResourceSet.Empty;
+        }
+
+        switch (SummaryOf(target).InstanceEffect)
+        {
+            case ParameterEffect.Releases:
+                Release(state, instanceValue, ReleaseKind.HandedOn, LineOf(call), instance, checkTwice: false);
+                break;
+            case ParameterEffect.Escapes:
+                Escape(state, instanceValue);
+                break;
+            case ParameterEffect.KeptByResult:
+                return instanceValue;
+        }
+
+        return ResourceSet.Empty;
+    }
 
     /// <summary>
     /// True when a call to <paramref name="method"/> may have something to learn from a summary besides its
@@ -265,7 +352,9 @@ internal sealed partial class OwnershipDataflow
 
         foreach (var parameter in method.Parameters)
         {
-            if (parameter.RefKind is RefKind.Ref or RefKind.Out && CanBeFresh(parameter.Type))
+            // An out page keeps its own rules (EvalOut): only a ref page, or an array, needs the body.
+            if ((parameter.RefKind == RefKind.Ref && CanBeFresh(parameter.Type))
+                || (parameter.RefKind == RefKind.Out && CanBeFresh(parameter.Type) && !_types.IsPage(parameter.Type)))
             {
                 return true;
             }
@@ -278,22 +367,8 @@ internal sealed partial class OwnershipDataflow
     private bool CanBeFresh(ITypeSymbol? type) =>
         _types.IsPage(type) || (_trackArrays && (OwnershipTypes.IsArray(type) || OwnershipWrappers.IsArrayWrapper(type)));
 
-    private MethodSummary SummaryOf(IMethodSymbol method)
-    {
-        var summary = _types.Summaries.Get(method, _localFunctionGraphs ??= LocalFunctionGraph, _cancellationToken);
-        if (_summary is not null && !summary.IsComplete)
-        {
-            // This summary run made the same assumption: it is not cached either (unless it is its own).
-            foreach (var cut in summary.Cuts)
-            {
-                (_summary.Cuts ??= new List<IMethodSymbol>()).Add(cut);
-            }
-
-            _summary.DepthCut |= summary.DepthCut;
-        }
-
-        return summary;
-    }
+    private MethodSummary SummaryOf(IMethodSymbol method) =>
+        _types.Summaries.Get(method, _summary?.CalleeBudget ?? OwnershipSummaries.MaxDepth, _localFunctionGraphs ??= LocalFunctionGraph, _cancellationToken);
 
     /// <summary>
     /// An <c>out</c> argument that is not a page (pages keep their rules in <see cref="EvalOut"/>): the segment

@@ -138,7 +138,10 @@ internal sealed partial class OwnershipDataflow
                 Escape(state, Eval(yieldReturn.ReturnedValue, state, Mode.Use));
                 return ResourceSet.Empty;
 
-            case ILiteralOperation or IDefaultValueOperation or IInstanceReferenceOperation:
+            case IInstanceReferenceOperation instanceReference:
+                return ThisValue(instanceReference);
+
+            case ILiteralOperation or IDefaultValueOperation:
                 return ResourceSet.Empty;
 
             case ITupleOperation or IAnonymousObjectCreationOperation:

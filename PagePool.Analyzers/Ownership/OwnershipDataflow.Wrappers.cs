@@ -116,6 +116,12 @@ internal sealed partial class OwnershipDataflow
         }
 
         var carries = OwnershipWrappers.Carries(memberType, _types);
+        if (carries == CarriedKinds.Both && instance is IInstanceReferenceOperation)
+        {
+            // Inside a wrapper's own method only its page, array and array-wrapper members are what it holds.
+            return ResourceSet.Empty;
+        }
+
         if (carries == CarriedKinds.Both || carries == CarriedKinds.None)
         {
             return carries == CarriedKinds.Both ? instanceValue : ResourceSet.Empty;

@@ -64,15 +64,12 @@ internal readonly struct ParameterSummary
 /// </summary>
 internal sealed class MethodSummary
 {
-    private static readonly IMethodSymbol[] NoCuts = Array.Empty<IMethodSymbol>();
-
     public MethodSummary(ImmutableArray<ParameterSummary> parameters, ResourceKind? freshResult, bool keepsInstance, bool keepsAllArguments)
     {
         Parameters = parameters.IsDefault ? ImmutableArray<ParameterSummary>.Empty : parameters;
         FreshResult = freshResult;
         KeepsInstance = keepsInstance;
         KeepsAllArguments = keepsAllArguments;
-        Cuts = NoCuts;
     }
 
     /// <summary>Nothing known: every parameter borrowed, the result not owned.</summary>
@@ -94,16 +91,10 @@ internal sealed class MethodSummary
     public bool KeepsAllArguments { get; }
 
     /// <summary>
-    /// The methods whose summaries this one assumed unknown because they were still being computed (recursion) or
-    /// lay too deep; a summary with any (but its own method) depends on where its computation started, so it is
-    /// not cached.
+    /// What an instance method does with what its object holds (a wrapper's page): <c>Dispose</c> recycling it
+    /// releases it, a <c>Send</c> queuing it lets it escape, a <c>Detach</c> returning it keeps it in the result.
     /// </summary>
-    public IReadOnlyList<IMethodSymbol> Cuts { get; private set; }
-
-    /// <summary>Set when a callee lay deeper than the summaries follow: not cached either.</summary>
-    public bool DepthCut { get; private set; }
-
-    public bool IsComplete => Cuts.Count == 0 && !DepthCut;
+    public ParameterEffect InstanceEffect { get; private set; }
 
     public ParameterSummary For(IParameterSymbol? parameter)
     {
@@ -120,20 +111,10 @@ internal sealed class MethodSummary
         return parameter.Ordinal < Parameters.Length ? Parameters[parameter.Ordinal] : default;
     }
 
-    public static MethodSummary Cut(IMethodSymbol method) => new(ImmutableArray<ParameterSummary>.Empty, null, false, false) { Cuts = new[] { method } };
-
-    public static MethodSummary TooDeep() => new(ImmutableArray<ParameterSummary>.Empty, null, false, false) { DepthCut = true };
-
-    /// <summary>This summary, with the assumptions it made along the way.</summary>
-    public MethodSummary WithCuts(List<IMethodSymbol>? cuts, bool depthCut, IMethodSymbol self)
+    /// <summary>This summary, with what the method does with its receiver's values.</summary>
+    public MethodSummary WithInstanceEffect(ParameterEffect effect)
     {
-        if (cuts is not null)
-        {
-            cuts.RemoveAll(m => SymbolEqualityComparer.Default.Equals(m, self));
-        }
-
-        Cuts = cuts is null || cuts.Count == 0 ? NoCuts : cuts.ToArray();
-        DepthCut = depthCut;
+        InstanceEffect = effect;
         return this;
     }
 }
@@ -141,25 +122,39 @@ internal sealed class MethodSummary
 /// <summary>
 /// The summaries of one compilation's methods, computed on first use and cached. Thread-safe: analyzers run
 /// concurrently, a summary is immutable once published, and two threads that compute the same one compute the
-/// same thing. Recursion is cut: a method met again while its own summary is being computed, or more than
-/// <see cref="MaxDepth"/> calls down, is taken as unknown (every parameter borrowed, the conservative answer).
+/// same thing.
 /// </summary>
+/// <remarks>
+/// A summary reads callees only <see cref="MaxDepth"/> calls down: the summary of a method with a budget of
+/// <c>b</c> reads its callees' summaries with <c>b - 1</c>, and a budget of 0 is unknown (every parameter
+/// borrowed, the conservative answer). Recursion, direct or through a cycle, ends there too. The budget is part of
+/// the cache key, so a summary is a function of the method and the budget alone: the answer never depends on
+/// which method the analyzer happened to read first.
+/// </remarks>
 internal sealed class OwnershipSummaries
 {
     /// <summary>How many summaries deep one computation goes (the callee of the callee of the callee).</summary>
     public const int MaxDepth = 3;
 
-    [ThreadStatic]
-    private static List<IMethodSymbol>? t_inProgress;
-
     private readonly Compilation _compilation;
     private readonly OwnershipTypes _types;
-    private readonly ConcurrentDictionary<IMethodSymbol, MethodSummary> _cache = new(SymbolEqualityComparer.Default);
+    private readonly ConcurrentDictionary<IMethodSymbol, MethodSummary>[] _cache = CreateCaches();
 
     public OwnershipSummaries(Compilation compilation, OwnershipTypes types)
     {
         _compilation = compilation;
         _types = types;
+    }
+
+    private static ConcurrentDictionary<IMethodSymbol, MethodSummary>[] CreateCaches()
+    {
+        var caches = new ConcurrentDictionary<IMethodSymbol, MethodSummary>[MaxDepth + 1];
+        for (var i = 0; i < caches.Length; i++)
+        {
+            caches[i] = new ConcurrentDictionary<IMethodSymbol, MethodSummary>(SymbolEqualityComparer.Default);
+        }
+
+        return caches;
     }
 
     /// <summary>
@@ -203,7 +198,7 @@ internal sealed class OwnershipSummaries
     /// <see cref="MethodSummary.Unknown"/>. <paramref name="localFunctionGraph"/> finds a local function's graph
     /// (local functions are only reachable through the graph of the method that declares them).
     /// </summary>
-    public MethodSummary Get(IMethodSymbol method, Func<IMethodSymbol, ControlFlowGraph?> localFunctionGraph, CancellationToken cancellationToken)
+    public MethodSummary Get(IMethodSymbol method, int budget, Func<IMethodSymbol, ControlFlowGraph?> localFunctionGraph, CancellationToken cancellationToken)
     {
         if (OwnershipWrappers.KeepsInResult(method, out var keepsInstance, out var keepsArguments))
         {
@@ -211,50 +206,34 @@ internal sealed class OwnershipSummaries
         }
 
         var target = Summarizable(method);
-        if (target is null)
+        if (target is null || budget <= 0)
         {
             return MethodSummary.Unknown;
         }
 
-        if (_cache.TryGetValue(target, out var cached))
+        budget = Math.Min(budget, MaxDepth);
+        var cache = _cache[budget];
+        if (cache.TryGetValue(target, out var cached))
         {
             return cached;
         }
 
-        var inProgress = t_inProgress ??= new List<IMethodSymbol>();
-        foreach (var running in inProgress)
-        {
-            if (SymbolEqualityComparer.Default.Equals(running, target))
-            {
-                return MethodSummary.Cut(target);
-            }
-        }
-
-        if (inProgress.Count >= MaxDepth)
-        {
-            return MethodSummary.TooDeep();
-        }
-
         MethodSummary summary;
-        inProgress.Add(target);
         try
         {
-            summary = Compute(target, localFunctionGraph, cancellationToken);
+            summary = Compute(target, budget, localFunctionGraph, cancellationToken);
         }
-        finally
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            inProgress.RemoveAt(inProgress.Count - 1);
+            // A callee the analysis cannot read (half-typed code) is borrowed from: the caller is still analysed.
+            OwnershipAnalyzer.NoteInternalError(ex, target);
+            summary = MethodSummary.Unknown;
         }
 
-        if (summary.IsComplete)
-        {
-            summary = _cache.GetOrAdd(target, summary);
-        }
-
-        return summary;
+        return cache.GetOrAdd(target, summary);
     }
 
-    private MethodSummary Compute(IMethodSymbol method, Func<IMethodSymbol, ControlFlowGraph?> localFunctionGraph, CancellationToken cancellationToken)
+    private MethodSummary Compute(IMethodSymbol method, int budget, Func<IMethodSymbol, ControlFlowGraph?> localFunctionGraph, CancellationToken cancellationToken)
     {
         ControlFlowGraph? graph = null;
         if (method.MethodKind == MethodKind.LocalFunction)
@@ -292,7 +271,7 @@ internal sealed class OwnershipSummaries
             }
         }
 
-        return graph is null ? MethodSummary.Unknown : OwnershipDataflow.Summarize(graph, method, _types, cancellationToken);
+        return graph is null ? MethodSummary.Unknown : OwnershipDataflow.Summarize(graph, method, _types, budget - 1, cancellationToken);
     }
 
     /// <summary>

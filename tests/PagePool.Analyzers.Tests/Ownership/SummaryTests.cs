@@ -166,6 +166,22 @@ public sealed class SummaryTests
             sealed class Lender<T> { public T[] Rent(int n) => ArrayPool<T>.Shared.Rent(n); public void Give(T[] a) => ArrayPool<T>.Shared.Return(a); }
             void M(Lender<int> l) { var a = l.Rent(4); l.Give(a); }
             """ },
+        { "instance method of another object stores its parameter", """
+            sealed class Segment { private byte[]? _array; public void Assign(byte[] a) { _array = a; } }
+            void M(Segment segment, int n) { segment.Assign(ArrayPool<byte>.Shared.Rent(n)); }
+            """ },
+        { "async local function returns it in a finally", """
+            ValueTask<int> Read(System.IO.Stream s, int n) { var b = ArrayPool<byte>.Shared.Rent(n); return Finish(s.ReadAsync(b, 0, n), b); static async ValueTask<int> Finish(Task<int> t, byte[] local) { try { return await t; } finally { ArrayPool<byte>.Shared.Return(local); } } }
+            """ },
+        { "constructor of a class stores it", """
+            sealed class Owner { private readonly byte[] _a; public Owner(byte[] a) => _a = a; }
+            Owner Make(int n) => new Owner(ArrayPool<byte>.Shared.Rent(n));
+            Owner Make2(int n) { var a = ArrayPool<byte>.Shared.Rent(n); return new Owner(a); }
+            """ },
+        { "struct constructor stores it", """
+            readonly struct Value { private readonly byte[] _a; public Value(byte[] a, int n) { _a = a; } }
+            Value Make(int n) => new Value(ArrayPool<byte>.Shared.Rent(n), n);
+            """ },
         { "rented array wrapped by a factory, then returned by the caller", """
             Memory<byte> Window(byte[] a, int n) => a.AsMemory(0, n);
             Memory<byte> M(int n) { var a = ArrayPool<byte>.Shared.Rent(n); return Window(a, n); }

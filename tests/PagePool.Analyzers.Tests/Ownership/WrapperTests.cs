@@ -72,6 +72,41 @@ public sealed class WrapperTests
                 public int Length { get; } = 0;
             }
 
+            public sealed class PageLease : IDisposable
+            {
+                private readonly RxQueue _owner;
+                private readonly Page _page;
+                private bool _done;
+                public PageLease(RxQueue owner, Page page) { _owner = owner; _page = page; }
+                public Page Page => _page;
+                public Page Detach() => _page;
+                public void Dispose() => _owner.RecyclePage(_page);
+                public void Close() { if (_done) return; _done = true; _owner.RecyclePage(_page); }
+            }
+
+            public readonly struct StructLease : IDisposable
+            {
+                private readonly RxQueue _owner;
+                public StructLease(RxQueue owner, Page page) { _owner = owner; Page = page; }
+                public Page Page { get; }
+                public void Dispose() => _owner.RecyclePage(Page);
+            }
+
+            public sealed class Forgetful : IDisposable
+            {
+                public Forgetful(Page page) => Page = page;
+                public Page Page { get; }
+                public void Dispose() { }
+            }
+
+            public class OpenLease : IDisposable
+            {
+                private readonly RxQueue _owner;
+                public OpenLease(RxQueue owner, Page page) { _owner = owner; Page = page; }
+                public Page Page { get; }
+                public virtual void Dispose() => _owner.RecyclePage(Page);
+            }
+
             private readonly System.Threading.Channels.Channel<Datagram> channel = System.Threading.Channels.Channel.CreateUnbounded<Datagram>();
             private Datagram? _last;
             private Packet? held;
@@ -206,6 +241,47 @@ public sealed class WrapperTests
             """ },
     };
 
+    public static TheoryData<string, string> ReceiverMustNotWarn => new()
+    {
+        { "disposable wrapper in a using", """
+            void M() { using var lease = new PageLease(pool, pool.AllocPage()); Sink.Borrow(lease.Page); }
+            """ },
+        { "disposable wrapper disposed", """
+            void M() { var lease = new PageLease(pool, pool.AllocPage()); Sink.Bytes(lease.Page.Span); lease.Dispose(); }
+            """ },
+        { "guarded close", """
+            void M() { var lease = new PageLease(pool, pool.AllocPage()); lease.Close(); }
+            """ },
+        { "page detached, then recycled", """
+            void M() { var lease = new PageLease(pool, pool.AllocPage()); var p = lease.Detach(); pool.RecyclePage(p); }
+            """ },
+        { "struct lease in a using block", """
+            void M() { using (var lease = new StructLease(pool, pool.AllocPage())) { Sink.Borrow(lease.Page); } }
+            """ },
+        { "disposable wrapper returned", """
+            PageLease M() => new PageLease(pool, pool.AllocPage());
+            """ },
+    };
+
+    public static TheoryData<string, string> ReceiverMustWarn => new()
+    {
+        { "disposable wrapper never disposed", """
+            void M() { var lease = new PageLease(pool, {|PP1001:pool.AllocPage()|}); Sink.Borrow(lease.Page); }
+            """ },
+        { "Dispose that does not recycle", """
+            void M() { using var f = new Forgetful({|PP1001:pool.AllocPage()|}); Sink.Borrow(f.Page); }
+            """ },
+        { "virtual Dispose: no inference", """
+            void M() { using var lease = new OpenLease(pool, {|PP1001:pool.AllocPage()|}); Sink.Borrow(lease.Page); }
+            """ },
+        { "used after Dispose", """
+            void M() { var lease = new PageLease(pool, pool.AllocPage()); lease.Dispose(); Sink.Borrow({|PP1002:lease|}.Page); }
+            """ },
+        { "disposed on one branch only", """
+            void M(bool c) { var lease = new PageLease(pool, {|PP1001:pool.AllocPage()|}); if (c) lease.Dispose(); }
+            """ },
+    };
+
     public static TheoryData<string, string> ArraysMustNotWarn => new()
     {
         { "segment over a rented array returned", """
@@ -246,6 +322,24 @@ public sealed class WrapperTests
             """ },
         { "array returned through a tuple", """
             (byte[], int) M(int n) => (ArrayPool<byte>.Shared.Rent(n), n);
+            """ },
+        { "segment in an object initializer, returned", """
+            struct State { public ArraySegment<byte> Data; }
+            State M(int n) { var a = ArrayPool<byte>.Shared.Rent(n); return new State { Data = new(a, 0, n) }; }
+            """ },
+        { "object initializer assigned to a ref parameter", """
+            struct State { public ArraySegment<byte> Data; }
+            void M(ref State state, int n) { var a = ArrayPool<byte>.Shared.Rent(n); state = new State { Data = new(a, 0, n) }; }
+            """ },
+        { "struct method stores a segment in its own field", """
+            struct Buffer { public ArraySegment<byte> Data; public void Fill(int n) { var a = ArrayPool<byte>.Shared.Rent(n); Data = new(a, 0, n); } }
+            """ },
+        { "tuple of a segment, returned", """
+            (ArraySegment<char>, byte[]?) M(int n) { var c = ArrayPool<char>.Shared.Rent(n); return (new(c, 0, n), null); }
+            """ },
+        { "segment stored in an array element", """
+            private readonly ArraySegment<byte>[] _slots2 = new ArraySegment<byte>[4];
+            void M(int i, int n) { var a = ArrayPool<byte>.Shared.Rent(n); _slots2[i] = new ArraySegment<byte>(a, 0, n); }
             """ },
         { "a copy of the segment does not stop its return", """
             byte[] M(int n) { var a = ArrayPool<byte>.Shared.Rent(n); var copy = new ArraySegment<byte>(a).ToArray(); ArrayPool<byte>.Shared.Return(a); return copy; }
@@ -289,6 +383,8 @@ public sealed class WrapperTests
     [Theory]
     [MemberData(nameof(SourceMustWarn))]
     [MemberData(nameof(SourceMustNotWarn))]
+    [MemberData(nameof(ReceiverMustWarn))]
+    [MemberData(nameof(ReceiverMustNotWarn))]
     public Task Pages(string name, string members)
     {
         _ = name;
