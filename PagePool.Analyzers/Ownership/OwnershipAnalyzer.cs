@@ -61,6 +61,13 @@ public sealed class OwnershipAnalyzer : DiagnosticAnalyzer
     /// <summary>How many control-flow graphs the analyzer asked for (for tests: methods without pages build none).</summary>
     internal static int GraphsBuilt => Volatile.Read(ref s_graphsBuilt);
 
+    /// <summary>Counts an internal error met while reading <paramref name="method"/> for a summary (tests fail on any).</summary>
+    internal static void NoteInternalError(Exception exception, ISymbol method)
+    {
+        Interlocked.Increment(ref s_internalErrors);
+        LastInternalError = new InvalidOperationException("Ownership summary failed for " + method.ToDisplayString(), exception);
+    }
+
     /// <summary>The last internal error, for tests to show.</summary>
     internal static Exception? LastInternalError { get; private set; }
 
@@ -316,7 +323,8 @@ public sealed class OwnershipAnalyzer : DiagnosticAnalyzer
 
             switch (operation)
             {
-                case IInvocationOperation invocation when trackArrays && types.IsArrayPool(invocation.TargetMethod.ContainingType):
+                case IInvocationOperation invocation when trackArrays
+                    && (types.IsArrayPool(invocation.TargetMethod.ContainingType) || MayRentForCaller(invocation.TargetMethod)):
                     return true;
                 case ILocalFunctionOperation localFunction when HasPageParameter(localFunction.Symbol, types):
                     return true;
@@ -326,6 +334,28 @@ public sealed class OwnershipAnalyzer : DiagnosticAnalyzer
         }
 
         return false;
+    }
+
+    /// <summary>A method in this compilation that may hand its caller a rented array: as a result, or through ref or out.</summary>
+    private static bool MayRentForCaller(IMethodSymbol method)
+    {
+        if (!CanHoldArray(method.ReturnType))
+        {
+            var any = false;
+            foreach (var parameter in method.Parameters)
+            {
+                any |= parameter.RefKind is RefKind.Ref or RefKind.Out && CanHoldArray(parameter.Type);
+            }
+
+            if (!any)
+            {
+                return false;
+            }
+        }
+
+        return OwnershipSummaries.Summarizable(method) is not null;
+
+        static bool CanHoldArray(ITypeSymbol type) => OwnershipTypes.IsArray(type) || OwnershipWrappers.IsArrayWrapper(type);
     }
 
     private static bool HasPageParameter(IMethodSymbol method, OwnershipTypes types)

@@ -20,7 +20,7 @@ internal sealed partial class OwnershipDataflow
         ImmutableArray<IArgumentOperation> arguments,
         OwnershipState state)
     {
-        Eval(instance, state, Mode.Use);
+        var instanceValue = Eval(instance, state, Mode.Use);
         if (method.MethodKind == MethodKind.LocalFunction)
         {
             EscapeCaptured(state, LocalFunctionGraph(method));
@@ -34,6 +34,12 @@ internal sealed partial class OwnershipDataflow
         List<(IArgumentOperation Argument, ResourceSet Value)>? consumed = null;
         List<ResourceSet>? escaped = null;
         List<IArgumentOperation>? outs = null;
+
+        // What the callee's body (or the BCL) says it does with each argument: asked for only when it matters.
+        MethodSummary? summary = null;
+        var asked = false;
+        var kept = ResourceSet.Empty;
+        var firstArgument = ResourceSet.Empty;
 
         foreach (var argument in arguments)
         {
@@ -59,10 +65,57 @@ internal sealed partial class OwnershipDataflow
                 continue;
             }
 
-            var value = Eval(argument.Value, state, owned ? Mode.Consume : Mode.Use);
+            var settledAfter = false;
+            if (!owned && parameter is { RefKind: RefKind.Ref } && CanBeFresh(parameter.Type) && OwnershipSummaries.Summarizable(method) is not null)
+            {
+                // A ref argument the callee gives back and refills is not used by the call: it is handed on.
+                if (!asked)
+                {
+                    asked = true;
+                    summary = SummaryOf(method);
+                }
+
+                settledAfter = summary!.For(parameter).RefEffect != RefEffect.None;
+            }
+
+            var value = Eval(argument.Value, state, owned || settledAfter ? Mode.Consume : Mode.Use);
+            if (parameter?.Ordinal == 0)
+            {
+                firstArgument = value;
+            }
+
             if (value.IsEmpty)
             {
                 continue;
+            }
+
+            if (!owned && parameter is not null)
+            {
+                if (!asked)
+                {
+                    asked = true;
+                    summary = SummaryOf(method);
+                }
+
+                var effect = summary!.For(parameter);
+                if (effect.RefEffect != RefEffect.None)
+                {
+                    // Settled after the call (ApplyRefEffects).
+                    continue;
+                }
+
+                switch (parameter.RefKind == RefKind.Ref ? ParameterEffect.None : effect.Effect)
+                {
+                    case ParameterEffect.KeptByResult:
+                        kept = kept.Union(value);
+                        continue;
+                    case ParameterEffect.Releases:
+                        owned = true;
+                        break;
+                    case ParameterEffect.Escapes:
+                        (escaped ??= new List<ResourceSet>()).Add(value);
+                        continue;
+                }
             }
 
             if (owned)
@@ -116,6 +169,33 @@ internal sealed partial class OwnershipDataflow
             }
         }
 
+        if (!asked && ((!instanceValue.IsEmpty && OwnershipWrappers.KeepsInResult(method, out _, out _)) || WantsSummary(method)))
+        {
+            asked = true;
+            summary = SummaryOf(method);
+        }
+
+        if (!instanceValue.IsEmpty && instance is not null && !(summary?.KeepsInstance ?? false))
+        {
+            kept = kept.Union(ApplyInstanceEffect(state, call, method, instance, instanceValue));
+        }
+
+        if (summary is not null)
+        {
+            if (summary.KeepsInstance)
+            {
+                kept = kept.Union(instanceValue);
+            }
+
+            ApplyRefEffects(state, arguments, method, summary);
+            if (!kept.IsEmpty && method.MethodKind == MethodKind.Constructor && instance is IInstanceReferenceOperation)
+            {
+                // `: base(page)` / `: this(page)`: the object under construction keeps it.
+                StoreIntoThis(state, kept);
+                kept = ResourceSet.Empty;
+            }
+        }
+
         var lends = (outs is not null || _types.IsPage(method.ReturnType))
             && IsLendingName(method.Name)
             && (storesInReceiver ??= _types.IsContainerType(receiverType));
@@ -124,7 +204,9 @@ internal sealed partial class OwnershipDataflow
             var created = ResourceSet.Empty;
             foreach (var argument in outs)
             {
-                created = created.Union(EvalOut(state, argument, method, lends));
+                created = created.Union(_types.IsPage(argument.Value.Type)
+                    ? EvalOut(state, argument, method, lends)
+                    : EvalWrapperOut(state, argument, method, summary, firstArgument));
             }
 
             if (method.ReturnType.SpecialType == SpecialType.System_Boolean && !created.IsEmpty)
@@ -138,6 +220,12 @@ internal sealed partial class OwnershipDataflow
             return ResourceSet.Empty;
         }
 
+        if (!kept.IsEmpty)
+        {
+            // A wrapper (or the value itself, from a method that returns its argument): the same obligation.
+            return kept;
+        }
+
         if (_types.IsPage(method.ReturnType))
         {
             var flags = lends || _types.IsNotOwnedReturn(method) ? Own.Borrowed : Own.Held;
@@ -147,6 +235,12 @@ internal sealed partial class OwnershipDataflow
         if (_trackArrays && _types.IsRent(method))
         {
             return NewResource(state, call, Own.Held, ResourceKind.Array, null, method.Name);
+        }
+
+        if (summary?.FreshResult is { } fresh && CanBeFresh(method.ReturnType))
+        {
+            // A method in this compilation that rents for its caller.
+            return NewResource(state, call, Own.Held, fresh, null, method.Name);
         }
 
         return ResourceSet.Empty;
@@ -199,6 +293,14 @@ internal sealed partial class OwnershipDataflow
 
         var flags = lends || _types.IsNotOwnedParameter(argument.Parameter) ? Own.Borrowed : Own.Held;
         var created = NewResource(state, argument, flags, ResourceKind.Page, PoolOf(InstanceOf(argument)), method.Name);
+        WriteOut(state, argument, created);
+        return created;
+    }
+
+    /// <summary>An <c>out</c> argument's variable takes <paramref name="created"/>; anywhere else, it escapes.</summary>
+    private void WriteOut(OwnershipState state, IArgumentOperation argument, ResourceSet created)
+    {
+        var target = argument.Value;
         var written = Strip(target);
         if (written is IDeclarationExpressionOperation declaration)
         {
@@ -221,8 +323,6 @@ internal sealed partial class OwnershipDataflow
                 Escape(state, created);
                 break;
         }
-
-        return created;
     }
 
     private static IOperation? InstanceOf(IArgumentOperation argument) =>

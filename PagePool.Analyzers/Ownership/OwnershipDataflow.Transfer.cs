@@ -44,6 +44,7 @@ internal sealed partial class OwnershipDataflow
 
                 var value = Eval(capture.Value, state, Mode.NoUse);
                 Assign(state, capture.Id, value, null);
+                NoteFreshCapture(capture);
                 if (_tryResults.TryGetValue(Strip(capture.Value), out var facts))
                 {
                     state.SetFact(capture.Id, facts);
@@ -69,39 +70,29 @@ internal sealed partial class OwnershipDataflow
                 return EvalCall(invocation, invocation.TargetMethod, invocation.Instance, invocation.Arguments, state);
 
             case IObjectCreationOperation creation:
-            {
-                if (creation.Constructor is { } constructor)
-                {
-                    EvalCall(creation, constructor, null, creation.Arguments, state);
-                }
-                else
-                {
-                    EvalChildren(creation, state, escape: true);
-                }
+                return EvalCreation(creation, state);
 
-                if (creation.Initializer is { } initializer)
-                {
-                    Eval(initializer, state, Mode.Use);
-                }
-
-                return ResourceSet.Empty;
-            }
+            case IDeconstructionAssignmentOperation deconstruction:
+                return EvalDeconstruction(deconstruction, state);
 
             case IPropertyReferenceOperation property:
             {
                 var isDefaultCheck = property.Property.Name == "IsDefault" && _types.IsPage(property.Instance?.Type);
-                Eval(property.Instance, state, isDefaultCheck ? Mode.NoUse : Mode.Use);
+                var instanceValue = Eval(property.Instance, state, isDefaultCheck ? Mode.NoUse : Mode.Use);
                 foreach (var argument in property.Arguments)
                 {
                     Eval(argument.Value, state, Mode.Use);
                 }
 
-                return Lent(state, operation, property.Type);
+                var back = ReadBack(property.Instance, instanceValue, property.Type);
+                return back.IsEmpty ? Lent(state, operation, property.Type) : back;
             }
 
             case IFieldReferenceOperation field:
-                Eval(field.Instance, state, Mode.Use);
-                return Lent(state, operation, field.Type);
+            {
+                var back = ReadBack(field.Instance, Eval(field.Instance, state, Mode.Use), field.Type);
+                return back.IsEmpty ? Lent(state, operation, field.Type) : back;
+            }
 
             case IArrayElementReferenceOperation element:
                 Eval(element.ArrayReference, state, Mode.Use);
@@ -158,10 +149,16 @@ internal sealed partial class OwnershipDataflow
                 Escape(state, Eval(yieldReturn.ReturnedValue, state, Mode.Use));
                 return ResourceSet.Empty;
 
-            case ILiteralOperation or IDefaultValueOperation or IInstanceReferenceOperation:
+            case IInstanceReferenceOperation instanceReference:
+                return ThisValue(instanceReference);
+
+            case ILiteralOperation or IDefaultValueOperation:
                 return ResourceSet.Empty;
 
-            case ITupleOperation or IArrayInitializerOperation or IAnonymousObjectCreationOperation
+            case ITupleOperation or IAnonymousObjectCreationOperation:
+                return EvalComposite(operation, state);
+
+            case IArrayInitializerOperation
                 or IDynamicInvocationOperation or IDynamicObjectCreationOperation or IDynamicMemberReferenceOperation
                 or IDynamicIndexerAccessOperation or ICollectionExpressionOperation or ISpreadOperation:
                 EvalChildren(operation, state, escape: true);
@@ -309,7 +306,7 @@ internal sealed partial class OwnershipDataflow
         }
 
         var stored = Eval(assignment.Value, state, Mode.Use);
-        Escape(state, stored);
+        StoreInto(state, target, stored);
         return ResourceSet.Empty;
     }
 

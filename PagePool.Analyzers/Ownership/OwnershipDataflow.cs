@@ -68,8 +68,10 @@ internal sealed partial class OwnershipDataflow
         bool trackArrays,
         string? offContextApi,
         bool detailed,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        SummaryRecorder? summary = null)
     {
+        _summary = summary;
         _localPoolInstances = localPoolInstances;
         _graph = graph;
         _detailed = detailed;
@@ -256,6 +258,11 @@ internal sealed partial class OwnershipDataflow
     /// <summary>The state on entry: each page parameter is held ([Owned], by value) or borrowed.</summary>
     private OwnershipState InitialState()
     {
+        if (_summary is not null)
+        {
+            return SummaryInitialState(_summary);
+        }
+
         var initial = new OwnershipState(_slots);
         if (_method is not null)
         {
@@ -292,6 +299,11 @@ internal sealed partial class OwnershipDataflow
         if (_reporting)
         {
             return;
+        }
+
+        if (_summary is not null && ordinal == _graph!.Blocks.Length - 1)
+        {
+            RecordExit(state);
         }
 
         var key = Key(ordinal, context);
@@ -381,6 +393,11 @@ internal sealed partial class OwnershipDataflow
             if (fallThrough?.Semantics == ControlFlowBranchSemantics.Return)
             {
                 var returned = Eval(branchValue, state, Mode.Use);
+                if (_summary is not null)
+                {
+                    RecordReturn(state, returned, branchValue);
+                }
+
                 Release(state, returned, ReleaseKind.HandedOn, LineOf(branchValue), branchValue, checkTwice: false);
             }
             else

@@ -83,6 +83,9 @@ internal sealed class OwnershipTypes
     /// <summary>Whether PP1101–PP1103 are on, per file (the same for all of a file's methods).</summary>
     public ConcurrentDictionary<SyntaxTree, bool> ArrayRulesByTree { get; } = new();
 
+    /// <summary>What this compilation's methods do with the pages and arrays passed to them (computed on first use).</summary>
+    public OwnershipSummaries Summaries { get; private set; } = null!;
+
     /// <summary>True when there is anything at all to check in this compilation.</summary>
     public bool HasAnything => Page is not null || ArrayPool is not null;
 
@@ -106,7 +109,7 @@ internal sealed class OwnershipTypes
             }
         }
 
-        return new OwnershipTypes(
+        var types = new OwnershipTypes(
             compilation.GetTypeByMetadataName("PagePool.Page"),
             compilation.GetTypeByMetadataName("PagePool.OwnedAttribute"),
             compilation.GetTypeByMetadataName("PagePool.NotOwnedAttribute"),
@@ -117,6 +120,8 @@ internal sealed class OwnershipTypes
             offContext.ToImmutable(),
             nonThrowing.ToImmutable(),
             compilation.GetTypeByMetadataName("System.Exception"));
+        types.Summaries = new OwnershipSummaries(compilation, types);
+        return types;
     }
 
     private static readonly string[] NonThrowingTypeNames =

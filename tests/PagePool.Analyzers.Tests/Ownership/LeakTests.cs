@@ -197,7 +197,8 @@ public sealed class LeakTests
             """ },
         { "stored through an object initializer and a tuple", """
             sealed class Packet { public Page Page; }
-            (Page, int) M() { var p = pool.AllocPage(); _ = new Packet { Page = p }; var q = pool.AllocPage(); return (q, 1); }
+            Packet? _packet;
+            (Page, int) M() { var p = pool.AllocPage(); _packet = new Packet { Page = p }; var q = pool.AllocPage(); return (q, 1); }
             """ },
         { "iterator yields the pages", """
             IEnumerable<Page> M(int n) { for (int i = 0; i < n; i++) yield return pool.AllocPage(); }
