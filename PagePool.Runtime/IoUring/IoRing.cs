@@ -279,7 +279,7 @@ public sealed unsafe class IoRing : IDisposable
         Queued();
     }
 
-    /// <summary>Queues a no-op that completes with result 0 (wakes a waiting <see cref="SubmitAndWait"/>; tests).</summary>
+    /// <summary>Queues a no-op that completes with result 0 (wakes a waiting <see cref="SubmitAndWait(int, int)"/>; tests).</summary>
     public void QueueNop(ulong userData)
     {
         CheckUserData(userData);
@@ -325,7 +325,7 @@ public sealed unsafe class IoRing : IDisposable
     /// Returns how many completions are ready to read.
     /// </summary>
     /// <exception cref="IoUringException">io_uring_enter failed.</exception>
-    public int Submit() => SubmitAndWait(0, 0);
+    public int Submit() => SubmitAndWait(0, 0, 0);
 
     /// <summary>
     /// Hands every queued operation to the kernel and waits until at least <paramref name="minComplete"/> completions are
@@ -334,10 +334,27 @@ public sealed unsafe class IoRing : IDisposable
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A negative <paramref name="minComplete"/>, or <paramref name="timeoutMs"/> below -1.</exception>
     /// <exception cref="IoUringException">io_uring_enter failed.</exception>
-    public int SubmitAndWait(int minComplete, int timeoutMs)
+    public int SubmitAndWait(int minComplete, int timeoutMs) => SubmitAndWait(minComplete, timeoutMs, 0);
+
+    /// <summary>
+    /// <see cref="SubmitAndWait(int, int)"/> with completion coalescing, as a NIC's <c>rx-usecs</c>: the kernel waits up to
+    /// <paramref name="batchWaitMicroseconds"/> for <paramref name="minComplete"/> completions, then returns with whatever
+    /// has arrived if that is at least one, else goes on waiting for one until the timeout. Fewer wake-ups per
+    /// completion, for up to that much added latency. Where the kernel lacks it (before 6.12,
+    /// <see cref="IoRingFeatures.BatchWait"/>), <paramref name="minComplete"/> is lowered to 1 instead.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A negative argument, or <paramref name="timeoutMs"/> below -1.</exception>
+    /// <exception cref="IoUringException">io_uring_enter failed.</exception>
+    public int SubmitAndWait(int minComplete, int timeoutMs, int batchWaitMicroseconds)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(minComplete);
         ArgumentOutOfRangeException.ThrowIfLessThan(timeoutMs, -1);
+        ArgumentOutOfRangeException.ThrowIfNegative(batchWaitMicroseconds);
+        if (batchWaitMicroseconds > 0 && (Features & IoRingFeatures.BatchWait) == 0)
+        {
+            batchWaitMicroseconds = 0;
+            minComplete = Math.Min(minComplete, 1);
+        }
         CheckOwner();
         Publish();
         uint toSubmit = _sqLocalTail - _sqSubmitted;
@@ -352,11 +369,15 @@ public sealed unsafe class IoRing : IDisposable
         KernelTimespec ts = default;
         void* argPtr = null;
         nuint argSize = 0;
-        if (wait > 0 && timeoutMs >= 0)
+        if (wait > 0 && (timeoutMs >= 0 || batchWaitMicroseconds > 0))
         {
-            ts.Sec = timeoutMs / 1000;
-            ts.Nsec = (timeoutMs % 1000) * 1_000_000L;
-            arg.Ts = (ulong)&ts;
+            if (timeoutMs >= 0)
+            {
+                ts.Sec = timeoutMs / 1000;
+                ts.Nsec = (timeoutMs % 1000) * 1_000_000L;
+                arg.Ts = (ulong)&ts;
+            }
+            arg.MinWaitUsec = (uint)batchWaitMicroseconds;
             argPtr = &arg;
             argSize = (nuint)sizeof(GetEventsArg);
             flags |= IORING_ENTER_EXT_ARG;
@@ -378,7 +399,7 @@ public sealed unsafe class IoRing : IDisposable
 
     /// <summary>
     /// Reads the next completion, if one is ready; the ring's own completions (cancellations) are skipped. Does not
-    /// enter the kernel: call <see cref="Submit"/> or <see cref="SubmitAndWait"/> first.
+    /// enter the kernel: call <see cref="Submit"/> or <see cref="SubmitAndWait(int, int)"/> first.
     /// </summary>
     /// <exception cref="InvalidOperationException">Called from a thread other than the owner.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -689,6 +710,10 @@ public sealed unsafe class IoRing : IDisposable
         {
             features |= IoRingFeatures.CoopTaskRun;
         }
+        if ((p.Features & IORING_FEAT_MIN_TIMEOUT) != 0)
+        {
+            features |= IoRingFeatures.BatchWait;
+        }
 
         // IORING_REGISTER_PROBE: which opcodes this kernel knows. A 16-byte header, then 8 bytes per opcode.
         const int ProbeOps = 256;
@@ -767,6 +792,9 @@ public enum IoRingFeatures
 
     /// <summary>IOU_PBUF_RING_INC (6.12): several reads can share one buffer, each taking only the bytes it needs.</summary>
     IncrementalBufferConsumption = 1 << 5,
+
+    /// <summary>IORING_FEAT_MIN_TIMEOUT (6.12): a wait can coalesce completions for a bounded time (<see cref="IoRing.SubmitAndWait(int, int, int)"/>).</summary>
+    BatchWait = 1 << 6,
 }
 
 /// <summary>Something that must be released with its ring, after the ring's operations are drained.</summary>

@@ -49,6 +49,7 @@ internal static unsafe partial class IoUringNative
     public const uint IORING_FEAT_SINGLE_MMAP = 1U << 0;
     public const uint IORING_FEAT_NODROP = 1U << 1;
     public const uint IORING_FEAT_EXT_ARG = 1U << 8;
+    public const uint IORING_FEAT_MIN_TIMEOUT = 1U << 15;
 
     // mmap offsets
     public const long IORING_OFF_SQ_RING = 0;

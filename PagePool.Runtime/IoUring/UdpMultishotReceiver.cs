@@ -63,6 +63,8 @@ public sealed unsafe class UdpMultishotReceiver<TPages> : IDisposable where TPag
     private long _ringEmpty;
     private long _arms;
     private long _starved;
+    private int _coalesceUs;
+    private int _coalesceCount = 32;
 
     /// <summary>Creates the receiver and its io_uring instance; nothing is posted or armed until the first receive.</summary>
     /// <param name="socket">A bound UDP socket (IPv4 or IPv6), open until <see cref="Dispose"/>.</param>
@@ -139,6 +141,36 @@ public sealed unsafe class UdpMultishotReceiver<TPages> : IDisposable where TPag
     /// <summary>Payload bytes a page can hold: its length minus this header (the recvmsg header and the address).</summary>
     public int PayloadOffset => _payloadOffset;
 
+    /// <summary>
+    /// Completion coalescing, as a NIC's <c>rx-usecs</c> (0, the default: off). When a receive has to wait, the kernel
+    /// waits up to this many microseconds for <see cref="CoalesceDatagrams"/> datagrams before waking the owner with
+    /// what has arrived: fewer wake-ups per datagram, for at most this much added latency. Linux 6.12 or later
+    /// (<see cref="IoRingFeatures.BatchWait"/>); ignored before.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Negative, or above one second.</exception>
+    public int CoalesceMicroseconds
+    {
+        get => _coalesceUs;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, 1_000_000);
+            _coalesceUs = value;
+        }
+    }
+
+    /// <summary>The batch a coalesced wait waits for (default 32).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Below 1.</exception>
+    public int CoalesceDatagrams
+    {
+        get => _coalesceCount;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            _coalesceCount = value;
+        }
+    }
+
     /// <summary>The io_uring instance (for its <see cref="IoRing.Features"/>).</summary>
     public IoRing Ring => _ring;
 
@@ -190,9 +222,39 @@ public sealed unsafe class UdpMultishotReceiver<TPages> : IDisposable where TPag
                 continue;
             }
             int wait = left <= 0 ? 0 : (int)Math.Min(left, int.MaxValue);
-            if (_ring.SubmitAndWait(wait > 0 ? 1 : 0, wait) == 0 && Environment.TickCount64 >= deadline)
+            int ready = wait == 0 ? _ring.SubmitAndWait(0, 0, 0)
+                : _coalesceUs > 0 ? _ring.SubmitAndWait(_coalesceCount, wait, _coalesceUs)
+                : _ring.SubmitAndWait(1, wait, 0);
+            if (ready == 0 && Environment.TickCount64 >= deadline)
             {
                 break;
+            }
+        }
+        page = default;
+        datagram = default;
+        return false;
+    }
+
+    /// <summary>
+    /// Returns the next datagram whose completion the kernel has already posted, without entering the kernel: the
+    /// cheap way to drain a batch after <see cref="TryReceive(out Page, out UdpDatagram, int)"/> returned one. The
+    /// caller owns <paramref name="page"/>. False when none is posted yet (more may have arrived: the next
+    /// <see cref="TryReceive(out Page, out UdpDatagram, int)"/> collects them).
+    /// </summary>
+    /// <exception cref="IoUringException">The receive failed.</exception>
+    /// <exception cref="InvalidOperationException">Called from a thread other than the owner, or after <see cref="Dispose"/>.</exception>
+    public bool TryReceiveCompleted(out Page page, out UdpDatagram datagram)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ProvidedBufferRing<TPages>? buffers = _buffers;
+        if (buffers is not null)
+        {
+            while (_ring.TryGetCompletion(out IoCompletion completion))
+            {
+                if (TakeDatagram(buffers, in completion, out page, out datagram))
+                {
+                    return true;
+                }
             }
         }
         page = default;

@@ -111,6 +111,9 @@ internal sealed class UdpReceiver<TBuffers> where TBuffers : struct, IRxBuffers
         (_receiveAllocStart < 0 ? 0 : _receiveCpuEnd - _receiveCpuStart) +
         (_processAllocStart < 0 ? 0 : _processCpuEnd - _processCpuStart);
 
+    /// <summary>io_uring: how long a wait may coalesce completions (0: wake on the first).</summary>
+    public int CoalesceMicroseconds { get; init; }
+
     /// <summary>Times the io_uring buffer ring ran dry and receiving paused until pages came back.</summary>
     public long RingEmpty { get; private set; }
 
@@ -266,6 +269,8 @@ internal sealed class UdpReceiver<TBuffers> where TBuffers : struct, IRxBuffers
         RxCounters counters = Counters;
         RxQueue queue = _queue!;
         using var rx = new UdpMultishotReceiver<RxPages>(_socket, new RxPages(queue), IoUringRingEntries);
+        rx.CoalesceMicroseconds = CoalesceMicroseconds;
+        rx.CoalesceDatagrams = Batch;
         while (!cancel.IsCancellationRequested)
         {
             TakeAllocationMarks(ref _receiveAllocStart, ref _receiveAllocEnd, ref _receiveCpuStart, ref _receiveCpuEnd);
@@ -275,8 +280,9 @@ internal sealed class UdpReceiver<TBuffers> where TBuffers : struct, IRxBuffers
             }
             HandOn(queue, page, datagram);
             int n = 1;
-            // Everything already completed, without waiting: the batch ends where the completion queue does.
-            while (n < Batch && rx.TryReceive(out Page next, out UdpDatagram nextDatagram))
+            // Everything the kernel has already posted, without another system call: the batch ends where the
+            // completion queue does, and the next wait collects what arrived meanwhile.
+            while (n < Batch && rx.TryReceiveCompleted(out Page next, out UdpDatagram nextDatagram))
             {
                 HandOn(queue, next, nextDatagram);
                 n++;
