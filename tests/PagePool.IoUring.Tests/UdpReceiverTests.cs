@@ -93,6 +93,49 @@ public sealed class UdpReceiverTests
     }
 
     [Fact]
+    public void Coalesced_waits_and_draining_what_is_posted_deliver_every_datagram_once()
+    {
+        var pool = Loopback.Pool(2048, 256, "udp-coalesce");
+        (Socket rxSocket, Socket tx) = Loopback.UdpPair();
+        using (rxSocket)
+        using (tx)
+        using (var rx = new UdpMultishotReceiver<RuntimePageSource>(rxSocket, new RuntimePageSource(pool), bufferRingEntries: 128))
+        {
+            Assert.True(rx.Ring.Features.HasFlag(IoRingFeatures.BatchWait)); // Linux 6.12+, as CI runs
+            rx.CoalesceMicroseconds = 500;
+            rx.CoalesceDatagrams = 16;
+            Assert.Throws<ArgumentOutOfRangeException>(() => rx.CoalesceMicroseconds = -1);
+            Assert.Throws<ArgumentOutOfRangeException>(() => rx.CoalesceDatagrams = 0);
+            Assert.False(Nothing(rx, pool, 0));
+            byte[] datagram = new byte[100];
+            const int Count = 100;
+            for (int i = 0; i < Count; i++)
+            {
+                Loopback.Fill(datagram, i);
+                tx.Send(datagram);
+            }
+            int next = 0;
+            int batches = 0;
+            while (next < Count)
+            {
+                Assert.True(rx.TryReceive(out Page page, out UdpDatagram d, 5000));
+                long sequence = Loopback.Check(d.GetPayload(page));
+                pool.RecyclePage(page);
+                Assert.Equal(next++, sequence);
+                batches++;
+                while (rx.TryReceiveCompleted(out page, out d))
+                {
+                    sequence = Loopback.Check(d.GetPayload(page));
+                    pool.RecyclePage(page);
+                    Assert.Equal(next++, sequence);
+                }
+            }
+            Assert.True(batches < Count, "every datagram needed a wait of its own");
+        }
+        Assert.Equal(0, pool.PagesInUse);
+    }
+
+    [Fact]
     public void Datagrams_larger_than_a_page_are_truncated_and_say_so()
     {
         var pool = Loopback.Pool(512, 16, "udp-trunc");
