@@ -243,3 +243,28 @@ public sealed class RingTests
         Assert.True(sharedReads >= 19);
     }
 }
+
+public sealed class UserDataTests
+{
+    [Theory]
+    [InlineData(0, 0, 0)]
+    [InlineData(7, 1, 3)]
+    [InlineData(int.MaxValue, 0xFF_FFFF, 254)]
+    [InlineData(-1, 12345, 1)]
+    public void Socket_generation_and_operation_round_trip(int socket, int generation, int operation)
+    {
+        ulong userData = IoUserData.Create(socket, generation, operation);
+        Assert.Equal(socket, IoUserData.Socket(userData));
+        Assert.Equal(generation, IoUserData.Generation(userData));
+        Assert.Equal(operation, IoUserData.Operation(userData));
+        Assert.True(userData < IoRing.ReservedUserData);
+    }
+
+    [Fact]
+    public void Generations_wrap_at_24_bits_and_operation_255_is_refused()
+    {
+        Assert.Equal(1, IoUserData.Generation(IoUserData.Create(5, 0x100_0001, 0)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => IoUserData.Create(5, 0, 255));
+        Assert.Throws<ArgumentOutOfRangeException>(() => IoUserData.Create(5, 0, -1));
+    }
+}
