@@ -94,17 +94,13 @@ public sealed class RuntimePagePool
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Page AllocPage()
     {
-        if (!TryAllocFast(out Page page))
-        {
-            page = AllocPageSlow();
-        }
-        return page;
+        return TryAllocFast(out Page page) ? page : AllocSlow(orDefault: false);
     }
 
     /// <summary>Owner context: takes a page, or returns false when all PoolSize pages are in use (backpressure).</summary>
     /// <exception cref="PagePoolException">The pool was destroyed.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryAllocPage(out Page page) => TryAllocFast(out page) || TryAllocSlow(out page);
+    public bool TryAllocPage(out Page page) => TryAllocFast(out page) || !(page = AllocSlow(orDefault: true)).IsDefault;
 
     /// <summary>
     /// The fast path of every allocation (the kernel's alloc cache pop): the top of the owner's cache, when it is idle,
@@ -278,22 +274,13 @@ public sealed class RuntimePagePool
 
     // ==================================================================== slow paths: the engine's
 
+    /// <summary>The engine's allocation slow path; when every page is out, default if <paramref name="orDefault"/>, else it throws.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private Page AllocPageSlow()
-    {
-        if (!TryAllocSlow(out Page page))
-        {
-            _core.ThrowExhausted();
-        }
-        return page;
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool TryAllocSlow(out Page page)
+    private Page AllocSlow(bool orDefault)
     {
         // The owner's stack bounds are recorded here, off the fast path, which only checks them.
         _owner.Capture();
-        return _core.TryAllocSlow(new Callbacks(this), _cache, out page);
+        return _core.AllocSlow(new Callbacks(this), _cache, orDefault);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -138,6 +138,15 @@ public sealed partial class PagePoolCore
     }
 
     /// <summary>
+    /// Owner: <see cref="TryAllocSlow"/> returning the page; when all PoolSize pages are out, default if
+    /// <paramref name="orDefault"/>, else <see cref="PagePoolExhaustedException"/>.
+    /// </summary>
+    /// <exception cref="PagePoolException">The pool was destroyed, or it is exhausted and <paramref name="orDefault"/> is false.</exception>
+    public Page AllocSlow<T>(T callbacks, Span<int> cache, bool orDefault)
+        where T : struct, IPagePoolCallbacks =>
+        TryAllocSlow(callbacks, cache, out Page page) || orDefault ? page : ThrowExhausted();
+
+    /// <summary>
     /// Owner: <see cref="TryAllocSlow"/> for the page at <paramref name="index"/> of a bulk allocation. If it throws,
     /// the pages the call already took (<paramref name="pages"/> before <paramref name="index"/>) go back to the pool
     /// first, so a failed bulk allocation holds nothing.

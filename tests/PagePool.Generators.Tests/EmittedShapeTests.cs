@@ -61,7 +61,7 @@ public sealed class EmittedShapeTests
     public void The_default_pool_file_is_short()
     {
         string text = GeneratorHarness.Run(false, TestSources.Defaults).Result.GeneratedSources.Single().SourceText.ToString();
-        int lines = text.Split('\n').Length;
+        int lines = text.TrimEnd('\n').Split('\n').Length;
         Assert.True(lines < 250, $"the default pool's generated file has {lines} lines");
     }
 

@@ -45,7 +45,6 @@ static partial class Driver
             public const int CacheSize = 128;
             /// <summary>Pages moved from the cross-thread return ring into the owner's cache at once (the kernel's refill batch).</summary>
             public const int RefillBatch = 64;
-
             // The cache's size, and 64 bytes of ids each side of it so a refill never writes the line recycling threads read.
             private const int __pp_CacheSize = 128;
             private const int __pp_CachePad = 16;
@@ -64,8 +63,7 @@ static partial class Driver
             // The engine's page slots and recycle records, copied in by the first slow path (no page exists before it).
             private __pp_PageSlot[]? __pp_slots;
             private int[]? __pp_recycled;
-            // The owner's cache of idle page ids (the kernel's alloc cache): no atomics, no locks. Its fill level is
-            // the engine's CachePushes - CachePops, -1 once destroyed so that both fast paths take their slow paths.
+            // The owner's cache of idle ids (the kernel's alloc cache): its fill level is CachePushes - CachePops, -1 once destroyed.
             private __pp_CacheStorage __pp_cache;
             // Who allocated last: RecyclePage on that thread takes the direct path (the kernel's NAPI-context check).
             private __pp_OwnerContext __pp_owner;
@@ -76,13 +74,12 @@ static partial class Driver
             /// <summary>Takes a page of <see cref="PageSize"/> bytes. Owner context only: one caller at a time, as a NAPI poll loop.</summary>
             /// <exception cref="__pp_PagePoolException">All <see cref="PoolSize"/> pages are in use (<c>PagePoolExhaustedException</c>), the pool was destroyed, or <c>OnPageCreated</c> threw.</exception>
             [__pp_MethodImpl(__pp_MethodImplOptions.AggressiveInlining)]
-            public __pp_Page AllocPage() =>
-                __pp_TryAllocFast(out __pp_Page page) || __pp_TryAllocSlow(out page) ? page : __pp_core.ThrowExhausted();
+            public __pp_Page AllocPage() => __pp_TryAllocFast(out __pp_Page page) ? page : __pp_AllocSlow(orDefault: false);
 
             /// <summary>Takes a page, or returns <see langword="false"/> when all <see cref="PoolSize"/> pages are in use (backpressure: drop, as a NIC does). Owner context only.</summary>
             /// <exception cref="__pp_PagePoolException">The pool was destroyed, or <c>OnPageCreated</c> threw.</exception>
             [__pp_MethodImpl(__pp_MethodImplOptions.AggressiveInlining)]
-            public bool TryAllocPage(out __pp_Page page) => __pp_TryAllocFast(out page) || __pp_TryAllocSlow(out page);
+            public bool TryAllocPage(out __pp_Page page) => __pp_TryAllocFast(out page) || !(page = __pp_AllocSlow(orDefault: true)).IsDefault;
 
             /// <summary>Fills <paramref name="pages"/> from the start, stopping early when all <see cref="PoolSize"/> pages are in use; returns how many. Owner context only.</summary>
             /// <exception cref="__pp_PagePoolException">The pool was destroyed, or <c>OnPageCreated</c> threw (the pages the call took are back in the pool).</exception>
@@ -104,15 +101,16 @@ static partial class Driver
 #if DEBUG
                 using var __pp_scope = __pp_core.EnterOwnerScope();
 #endif
-                long pops = __pp_core.Owner.CachePops;
-                int n = (int)(__pp_core.Owner.CachePushes - pops) - 1;
+                ref var counters = ref __pp_core.Owner;
+                long pops = counters.CachePops;
+                int n = (int)(counters.CachePushes - pops) - 1;
                 if ((uint)n < __pp_CacheSize && __pp_owner.IsOwnerStack())
                 {
                     int id = __pp_Core.Element(ref __pp_cache, __pp_CachePad + n);
                     ref __pp_PageSlot slot = ref __pp_Core.Element(__pp_slots!, id);
                     if (slot.State == __pp_PageState.Idle)
                     {
-                        __pp_core.Owner.CachePops = pops + 1; // the pop is the alloc_fast count
+                        counters.CachePops = pops + 1; // the pop is the alloc_fast count
                         slot.State = __pp_PageState.InUse;
                         int generation = ++slot.Generation;
 #if DEBUG
@@ -126,12 +124,12 @@ static partial class Driver
                 return false;
             }
 
-            // The slow paths (the rest of the cache, a refill from the return ring, a new page) are the engine's.
+            // The slow path (the rest of the cache, a refill from the ring, a new page) is the engine's.
             [__pp_MethodImpl(__pp_MethodImplOptions.NoInlining)]
-            private bool __pp_TryAllocSlow(out __pp_Page page)
+            private __pp_Page __pp_AllocSlow(bool orDefault)
             {
                 __pp_EnterSlowPath();
-                return __pp_core.TryAllocSlow(new __pp_Callbacks(this), __pp_CacheSpan, out page);
+                return __pp_core.AllocSlow(new __pp_Callbacks(this), __pp_CacheSpan, orDefault);
             }
 
             // Records the owner's stack; the first time, copies in the engine's arrays (written once) and arms the finalizer.
@@ -185,21 +183,26 @@ static partial class Driver
 #if DEBUG
                 using var __pp_scope = __pp_core.EnterOwnerScope();
 #endif
-                long pushes = __pp_core.Owner.CachePushes;
-                int n = (int)(pushes - __pp_core.Owner.CachePops);
+                ref var counters = ref __pp_core.Owner;
+                long pushes = counters.CachePushes;
+                int n = (int)(pushes - counters.CachePops);
                 int id = page.Id;
-                if (page.PoolId != __pp_core.PoolId || (uint)n >= __pp_CacheSize
-                    || __pp_Core.Element(__pp_recycled!, id) != __pp_Core.OutRecord(page.Generation))
+                if (page.PoolId != __pp_core.PoolId || (uint)n >= __pp_CacheSize)
                 {
                     return false;
                 }
-                __pp_Core.Element(__pp_recycled!, id) = page.Generation;
+                ref int recycled = ref __pp_Core.Element(__pp_recycled!, id);
+                if (recycled != __pp_Core.OutRecord(page.Generation))
+                {
+                    return false;
+                }
+                recycled = page.Generation;
 #if DEBUG
                 __pp_core.OnRecycled(id);
 #endif
                 __pp_Core.Element(__pp_slots!, id).State = __pp_PageState.Idle;
                 __pp_Core.Element(ref __pp_cache, __pp_CachePad + n) = id;
-                __pp_core.Owner.CachePushes = pushes + 1; // the push is the recycle_cached count
+                counters.CachePushes = pushes + 1; // the push is the recycle_cached count
                 return true;
             }
 
@@ -214,11 +217,8 @@ static partial class Driver
             /// <summary>A snapshot of every counter, named after the kernel's page_pool stats. Thread-safe.</summary>
             public __pp_Stats GetPageStats() => __pp_core.GetStats();
 
-            /// <summary>
-            /// Destroys the pool, deferred as the kernel's <c>page_pool_destroy</c>: idle pages are released now (through
-            /// <c>OnPageReleased</c>), pages still out as they come back, pages never returned are reported; allocating
-            /// afterwards throws. Owner context only; idempotent. A pool dropped without it is destroyed by a finalizer.
-            /// </summary>
+            /// <summary>Destroys the pool, deferred as the kernel's <c>page_pool_destroy</c>: idle pages are released now (through <c>OnPageReleased</c>), pages still
+            /// out as they come back, pages never returned are reported; allocating afterwards throws. Owner context only; idempotent.</summary>
             public void DestroyPagePool() =>
                 __pp_core.Destroy(new __pp_Callbacks(this), __pp_CacheSpan, __pp_finalizer);
 
