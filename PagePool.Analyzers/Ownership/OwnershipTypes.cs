@@ -142,6 +142,9 @@ internal sealed class OwnershipTypes
         "System.Buffers.Binary.BinaryPrimitives",
         "System.Numerics.BitOperations",
         "System.Diagnostics.Debug",
+        // What an io_uring completion says about its page: accessors over the page's own bytes.
+        "PagePool.IoUring.UdpDatagram",
+        "PagePool.IoUring.IoCompletion",
     };
 
     private static readonly string[] OffContextTypeNames =

@@ -141,6 +141,9 @@ public sealed class ExceptionPathTests
         { "an out parameter filled for the caller", """
             bool M(out Page page) { page = pool.AllocPage(); page.Span.Clear(); return true; }
             """ },
+        { "an io_uring datagram's accessors over its page", """
+            long M(PagePool.IoUring.UdpDatagram d) { var page = pool.AllocPage(); long n = d.Truncated ? 0 : d.GetPayload(page).Length; n += d.GetSourceAddress(page).Length; pool.RecyclePage(page); return n; }
+            """ },
         { "a page the method only borrows", """
             void M(Page page) { Sink.Bytes(page.Span); Sink.Work(); }
             """ },
