@@ -188,9 +188,10 @@ internal sealed partial class OwnershipDataflow
             }
 
             ApplyRefEffects(state, arguments, method, summary);
-            if (!kept.IsEmpty && method.MethodKind == MethodKind.Constructor && instance is IInstanceReferenceOperation)
+            if (!kept.IsEmpty && method.MethodKind == MethodKind.Constructor && call is IInvocationOperation)
             {
-                // `: base(page)` / `: this(page)`: the object under construction keeps it.
+                // `: base(page)` / `: this(page)` (a constructor is invoked, not created, only there; its `this`
+                // may be a capture when an argument has control flow): the object under construction keeps it.
                 StoreIntoThis(state, kept);
                 kept = ResourceSet.Empty;
             }

@@ -90,6 +90,11 @@ internal sealed partial class OwnershipDataflow
             case IPropertyReferenceOperation { Property.Name: "IsDefault" } property when _types.IsPage(property.Instance?.Type):
                 return SetDefault(state, ValueOf(state, property.Instance), sense);
 
+            case IBinaryOperation binary when EmptyArrayTest(binary) is { } emptyWhen:
+                // "if (lease.Length != 0) Return(lease);": an array a callee may have rented into a variable that
+                // held [] is owed only when it is not empty (Rent(0) gives the shared empty array).
+                return SetDefault(state, ValueOf(state, ((IPropertyReferenceOperation)Strip(binary.LeftOperand)).Instance), emptyWhen == sense);
+
             case IBinaryOperation { OperatorKind: BinaryOperatorKind.Equals or BinaryOperatorKind.NotEquals } binary:
             {
                 var other = IsNullOrDefault(binary.RightOperand) ? binary.LeftOperand
@@ -122,6 +127,27 @@ internal sealed partial class OwnershipDataflow
             default:
                 return true;
         }
+    }
+
+    /// <summary>
+    /// <c>array.Length == 0</c> (true: the test holds when the array is empty), <c>array.Length != 0</c> or
+    /// <c>array.Length &gt; 0</c> (false); null for any other condition.
+    /// </summary>
+    private static bool? EmptyArrayTest(IBinaryOperation binary)
+    {
+        if (Strip(binary.LeftOperand) is not IPropertyReferenceOperation { Property.Name: "Length", Instance: { } instance }
+            || !OwnershipTypes.IsArray(instance.Type)
+            || Strip(binary.RightOperand) is not ILiteralOperation { ConstantValue: { HasValue: true, Value: 0 } })
+        {
+            return null;
+        }
+
+        return binary.OperatorKind switch
+        {
+            BinaryOperatorKind.Equals => true,
+            BinaryOperatorKind.NotEquals or BinaryOperatorKind.GreaterThan => false,
+            _ => null,
+        };
     }
 
     private bool RefinePattern(OwnershipState state, ResourceSet value, IPatternOperation pattern, bool sense)

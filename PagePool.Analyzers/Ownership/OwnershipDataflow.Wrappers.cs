@@ -18,6 +18,9 @@ internal sealed partial class OwnershipDataflow
     /// <summary>The graph's captures of a new object whose members an initializer or a <c>with</c> then sets.</summary>
     private HashSet<CaptureId>? _freshCaptures;
 
+    /// <summary>The graph's captures of <c>this</c> (spilled before an assignment whose value has control flow).</summary>
+    private HashSet<CaptureId>? _thisCaptures;
+
     /// <summary><c>new T(...)</c>: what its constructor keeps, and what its initializer stores into it.</summary>
     private ResourceSet EvalCreation(IObjectCreationOperation creation, OwnershipState state)
     {
@@ -63,6 +66,10 @@ internal sealed partial class OwnershipDataflow
         {
             (_freshCaptures ??= new HashSet<CaptureId>()).Add(capture.Id);
         }
+        else if (value is IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance })
+        {
+            (_thisCaptures ??= new HashSet<CaptureId>()).Add(capture.Id);
+        }
     }
 
     /// <summary>
@@ -84,7 +91,8 @@ internal sealed partial class OwnershipDataflow
             return;
         }
 
-        if (instance is IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance })
+        if (instance is IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance }
+            || (instance is IFlowCaptureReferenceOperation thisCapture && _thisCaptures is not null && _thisCaptures.Contains(thisCapture.Id)))
         {
             StoreIntoThis(state, stored);
             return;

@@ -244,6 +244,12 @@ internal sealed class OwnershipSummaries
         {
             foreach (var reference in method.DeclaringSyntaxReferences)
             {
+                if (!_compilation.ContainsSyntaxTree(reference.SyntaxTree))
+                {
+                    // Source of a referenced compilation (a test project's view of its product): not ours to read.
+                    return MethodSummary.Unknown;
+                }
+
                 var syntax = reference.GetSyntax(cancellationToken);
                 if (method.MethodKind == MethodKind.Constructor && syntax is TypeDeclarationSyntax type)
                 {

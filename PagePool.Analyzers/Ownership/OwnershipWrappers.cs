@@ -114,7 +114,9 @@ internal static class OwnershipWrappers
             return CarriedKinds.Arrays;
         }
 
-        if (type.IsRefLikeType || type.SpecialType != SpecialType.None || type.TypeKind is TypeKind.Enum or TypeKind.Delegate or TypeKind.Pointer)
+        // A pool is where pages go back, not a holder of one: reading it from a wrapper gives nothing.
+        if (type.IsRefLikeType || type.SpecialType != SpecialType.None || type.TypeKind is TypeKind.Enum or TypeKind.Delegate or TypeKind.Pointer
+            || types.IsPoolType(type))
         {
             return CarriedKinds.None;
         }

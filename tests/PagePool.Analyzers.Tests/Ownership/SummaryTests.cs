@@ -269,6 +269,10 @@ public sealed class SummaryTests
         { "local function resize", """
             void M(int n) { var a = ArrayPool<int>.Shared.Rent(4); Grow(ref a); ArrayPool<int>.Shared.Return(a); void Grow(ref int[] x) { var y = ArrayPool<int>.Shared.Rent(n); ArrayPool<int>.Shared.Return(x); x = y; } }
             """ },
+        { "rented into an empty array only when needed, returned when not empty", """
+            static void Grow(ref byte[] a, int n) { if (n > a.Length) { var b = ArrayPool<byte>.Shared.Rent(n); ArrayPool<byte>.Shared.Return(a); a = b; } }
+            void M(int n) { byte[] lease = []; Grow(ref lease, n); Sink.Array(lease); if (lease.Length != 0) ArrayPool<byte>.Shared.Return(lease); }
+            """ },
         { "cleared to empty", """
             static void Release(ref byte[] a) { ArrayPool<byte>.Shared.Return(a); a = Array.Empty<byte>(); }
             void M() { var a = ArrayPool<byte>.Shared.Rent(4); Release(ref a); Sink.Array(a); }
@@ -304,6 +308,10 @@ public sealed class SummaryTests
         { "resized, returned on one branch only", """
             static void Resize(ref byte[] a, int n) { var b = ArrayPool<byte>.Shared.Rent(n); ArrayPool<byte>.Shared.Return(a); a = b; }
             void M(bool c) { var a = ArrayPool<byte>.Shared.Rent(4); Resize({|PP1101:ref a|}, 8); if (c) ArrayPool<byte>.Shared.Return(a); }
+            """ },
+        { "rented into an empty array, dropped", """
+            static void Grow(ref byte[] a, int n) { if (n > a.Length) { var b = ArrayPool<byte>.Shared.Rent(n); ArrayPool<byte>.Shared.Return(a); a = b; } }
+            void M(int n) { byte[] lease = []; Grow({|PP1101:ref lease|}, n); if (lease.Length == 0) ArrayPool<byte>.Shared.Return(lease); }
             """ },
         { "callee only reads the ref: the array is still owed", """
             static int First(ref byte[] a) => a[0];

@@ -183,6 +183,14 @@ public sealed class WrapperTests
             void Take([Owned] Datagram d) { }
             void M() { Take(new Datagram(pool.AllocPage(), 1)); }
             """ },
+        { "wrapper passed to a method that stores it", """
+            void Keep(Datagram d) => _last = d;
+            void M() { Keep(new Datagram(pool.AllocPage(), 1)); }
+            """ },
+        { "struct record with a new page, returned", """
+            readonly record struct Slot(Page Page, int Length);
+            Slot M(Slot s) { var p = pool.AllocPage(); return s with { Page = p }; }
+            """ },
         { "wrapper stored in a struct local, then the page recycled", """
             void M() { var p = pool.AllocPage(); var lease = new Lease(p); Sink.Borrow(lease.Page); pool.RecyclePage(p); }
             """ },
@@ -235,6 +243,14 @@ public sealed class WrapperTests
             """ },
         { "recycled through the wrapper and again directly", """
             void M() { var p = pool.AllocPage(); var d = new Datagram(p, 1); pool.RecyclePage(d.Page); pool.RecyclePage({|PP1003:p|}); }
+            """ },
+        { "wrapper passed to a method that only reads it, then dropped", """
+            int Size(Datagram d) => d.Length;
+            int M() { var d = new Datagram({|PP1001:pool.AllocPage()|}, 1); return Size(d); }
+            """ },
+        { "struct record with dropped", """
+            readonly record struct Slot(Page Page, int Length);
+            int M(Slot s) { var t = s with { Page = {|PP1001:pool.AllocPage()|} }; return t.Length; }
             """ },
         { "anonymous object dropped", """
             int M() { var o = new { Page = {|PP1001:pool.AllocPage()|}, Length = 4 }; return o.Length; }
@@ -322,6 +338,10 @@ public sealed class WrapperTests
             """ },
         { "array returned through a tuple", """
             (byte[], int) M(int n) => (ArrayPool<byte>.Shared.Rent(n), n);
+            """ },
+        { "kept through : this(...) whose arguments have control flow", """
+            sealed class Seq { private readonly object? _start; public Seq(byte[]? a) : this(a, a?.Length ?? 0) { } public Seq(byte[]? a, int n) { _start = a ?? (object)"empty"; } }
+            Seq M(int n) => new Seq(ArrayPool<byte>.Shared.Rent(n));
             """ },
         { "segment in an object initializer, returned", """
             struct State { public ArraySegment<byte> Data; }
