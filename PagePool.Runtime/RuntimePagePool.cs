@@ -71,6 +71,9 @@ public sealed class RuntimePagePool
     /// <summary>Bytes per page.</summary>
     public int PageSize => _pageSize;
 
+    /// <summary>The engine, for tests.</summary>
+    internal PagePoolCore Core => _core;
+
     /// <summary>The most pages that can exist at once.</summary>
     public int PoolSize => _core.PoolSize;
 
@@ -91,6 +94,8 @@ public sealed class RuntimePagePool
     /// <summary>Owner context: takes a page.</summary>
     /// <exception cref="PagePoolExhaustedException">All PoolSize pages are in use.</exception>
     /// <exception cref="PagePoolException">The pool was destroyed.</exception>
+    /// <remarks>An exception from <see cref="PagePoolOptions.OnPageCreated"/> or from the page memory's allocation reaches
+    /// the caller unchanged; the pool lends nothing and loses nothing.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Page AllocPage()
     {
@@ -132,6 +137,8 @@ public sealed class RuntimePagePool
 
     /// <summary>Owner context: recycles a page straight into the owner's cache (the kernel's recycle_direct).</summary>
     /// <exception cref="PagePoolException">The page is default, of another pool, or already recycled; nothing changes.</exception>
+    /// <remarks>An exception from <see cref="PagePoolOptions.OnPageReleased"/> (when the page had to be released) reaches the
+    /// caller; the page is released all the same.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void RecyclePageDirect([Owned] Page page)
     {
@@ -165,7 +172,9 @@ public sealed class RuntimePagePool
     /// </summary>
     /// <remarks>The owner is the thread of the latest allocation (checked without a thread-static read, see
     /// <see cref="OwnerContext"/>). An owner that is an async loop hopping threads should call
-    /// <see cref="RecyclePageDirect"/> from the loop itself, and other code <see cref="RecyclePage"/>.</remarks>
+    /// <see cref="RecyclePageDirect"/> from the loop itself, and other code <see cref="RecyclePage"/>. An exception from
+    /// <see cref="PagePoolOptions.OnPageReleased"/> (when the page had to be released) reaches the caller; the page is
+    /// released all the same.</remarks>
     /// <exception cref="PagePoolException">The page is default, of another pool, or already recycled; nothing changes.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void RecyclePage([Owned] Page page)

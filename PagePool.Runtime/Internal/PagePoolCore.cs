@@ -185,6 +185,8 @@ public sealed partial class PagePoolCore
     private long _recycleReleased;
     private long _recycledAfterDestroy;
     private long _staleDropped;
+    private long _allocFailed;             // creations that failed: no memory, or OnPageCreated threw
+    private long _releaseFailed;           // releases whose OnPageReleased threw (the page was released all the same)
     private int _ownerThread;              // EnterOwner/ExitOwner (Debug builds of generated pools)
     private int _ownerDepth;
     private volatile bool _destroyed;
@@ -230,6 +232,9 @@ public sealed partial class PagePoolCore
         _poolBits = Page.PoolBits(PoolId);
         PagePoolMetrics.Register(this);
     }
+
+    /// <summary>The page memory, for tests that make its allocation fail.</summary>
+    internal PageArena Arena => _arena;
 
     /// <summary>The pool's name: in exceptions, stats and the <c>pagepool.name</c> metric tag.</summary>
     public string Name { get; }
@@ -398,6 +403,24 @@ public sealed partial class PagePoolCore
                 FillPoison(address);
             }
             return true;
+        }
+    }
+
+    /// <summary>
+    /// Owner, after <see cref="TryCreatePage"/>, when the page's OnPageCreated hook threw: the page leaves service again
+    /// as if it had never entered it (not lent, not counted), its slot and memory kept for the next creation.
+    /// </summary>
+    private void AbandonCreatedPage(int id)
+    {
+        lock (_lock)
+        {
+            ref PageSlot slot = ref Slots[id];
+            Volatile.Write(ref slot.State, PageState.Unborn);
+            Volatile.Write(ref Recycled[id], -1); // a handle the hook kept is refused as a recycle
+            _freeList[_freeCount++] = id;
+            _arena.Retire(id);
+            _pagesCreated--;
+            _allocFailed++;
         }
     }
 
@@ -741,7 +764,9 @@ public sealed partial class PagePoolCore
         PagesInUse: PagesInUse,
         PagesCreated: Volatile.Read(ref _pagesCreated),
         BytesReserved: _arena.BytesReserved,
-        MemoryKind: _arena.Kind);
+        MemoryKind: _arena.Kind,
+        AllocFailed: Interlocked.Read(ref _allocFailed),
+        ReleaseFailed: Interlocked.Read(ref _releaseFailed));
 
     /// <summary>
     /// Tracked pages (LeakTracking Sampled or All) out for at least <paramref name="minAge"/>, oldest first, with

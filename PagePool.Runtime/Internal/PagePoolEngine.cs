@@ -2,6 +2,7 @@ using System;
 using System.ComponentModel;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using System.Threading;
 
 namespace PagePool.Internal;
@@ -161,7 +162,15 @@ public sealed partial class PagePoolCore
         }
         catch
         {
-            RecyclePagesDirect(callbacks, pages.Slice(0, index), cache);
+            try
+            {
+                RecyclePagesDirect(callbacks, pages.Slice(0, index), cache);
+            }
+            catch (Exception)
+            {
+                // Only a failing OnPageReleased can get here (counted; the pages were released all the same): the
+                // allocation's failure is the one the caller must see.
+            }
             throw;
         }
     }
@@ -200,16 +209,39 @@ public sealed partial class PagePoolCore
         return id;
     }
 
-    /// <summary>Owner: brings a page into service (a released slot or new memory) and runs OnPageCreated; -1 when PoolSize pages exist.</summary>
+    /// <summary>
+    /// Owner: brings a page into service (a released slot or new memory) and runs OnPageCreated; -1 when PoolSize
+    /// pages exist. A failure leaves the pool as it was: when the memory cannot be had, nothing changed; when the hook
+    /// throws, the page is taken out of service again (its slot and memory wait for the next creation, which runs the
+    /// hook again). Either way the exception goes on to the caller unchanged and <see cref="PagePoolStats.AllocFailed"/>
+    /// counts it.
+    /// </summary>
     private int CreatePage<T>(T callbacks)
         where T : struct, IPagePoolCallbacks
     {
         Owner.AllocEmpty++;
-        if (!TryCreatePage(out int id))
+        int id;
+        try
         {
-            return -1;
+            if (!TryCreatePage(out id))
+            {
+                return -1;
+            }
         }
-        callbacks.OnPageCreated(CreateHandle(id, Slots[id].Address, PageSize));
+        catch
+        {
+            Interlocked.Increment(ref _allocFailed);
+            throw;
+        }
+        try
+        {
+            callbacks.OnPageCreated(CreateHandle(id, Slots[id].Address, PageSize));
+        }
+        catch
+        {
+            AbandonCreatedPage(id);
+            throw;
+        }
         Owner.AllocSlow++;
         if (_hooks)
         {
@@ -337,7 +369,10 @@ public sealed partial class PagePoolCore
         where T : struct, IPagePoolCallbacks
     {
         using OwnerScope owner = CheckOwner();
-        if (!TryRecycleDirect(callbacks, page, cache))
+        ExceptionDispatchInfo? failure = null;
+        bool recycled = TryRecycleDirect(callbacks, page, cache, ref failure);
+        failure?.Throw();
+        if (!recycled)
         {
             ThrowBadRecycle(page);
         }
@@ -352,13 +387,15 @@ public sealed partial class PagePoolCore
     {
         using OwnerScope owner = CheckOwner();
         int bad = -1;
+        ExceptionDispatchInfo? failure = null;
         for (int i = 0; i < pages.Length; i++)
         {
-            if (!TryRecycleDirect(callbacks, pages[i], cache) && bad < 0)
+            if (!TryRecycleDirect(callbacks, pages[i], cache, ref failure) && bad < 0)
             {
                 bad = i;
             }
         }
+        failure?.Throw();
         if (bad >= 0)
         {
             ThrowBadRecycle(pages[bad]);
@@ -366,7 +403,7 @@ public sealed partial class PagePoolCore
     }
 
     /// <summary>Owner: the whole direct recycle; false on misuse, with nothing changed.</summary>
-    private bool TryRecycleDirect<T>(T callbacks, Page page, Span<int> cache)
+    private bool TryRecycleDirect<T>(T callbacks, Page page, Span<int> cache, ref ExceptionDispatchInfo? failure)
         where T : struct, IPagePoolCallbacks
     {
         Page whole = page;
@@ -402,11 +439,11 @@ public sealed partial class PagePoolCore
         }
         if (!TryRecycleToRing(id))
         {
-            Release(callbacks, id);
+            Release(callbacks, id, ref failure);
         }
         if (_destroyed)
         {
-            DrainRing(callbacks);
+            DrainRing(callbacks, ref failure);
         }
         return true;
     }
@@ -469,14 +506,16 @@ public sealed partial class PagePoolCore
         {
             ThrowBadRecycle(whole);
         }
+        ExceptionDispatchInfo? failure = null;
         if (queued == 0)
         {
-            Release(callbacks, whole.Id);
+            Release(callbacks, whole.Id, ref failure);
         }
         if (_destroyed)
         {
-            DrainRing(callbacks);
+            DrainRing(callbacks, ref failure);
         }
+        failure?.Throw();
     }
 
     /// <summary>
@@ -488,6 +527,7 @@ public sealed partial class PagePoolCore
     {
         Span<int> tokens = stackalloc int[64];
         int bad = -1;
+        ExceptionDispatchInfo? failure = null;
         for (int start = 0; start < pages.Length; start += tokens.Length)
         {
             int end = Math.Min(pages.Length, start + tokens.Length);
@@ -518,29 +558,43 @@ public sealed partial class PagePoolCore
             int queued = count == 0 ? 0 : TryRecycleToRing(tokens.Slice(0, count));
             for (int i = queued; i < count; i++)
             {
-                Release(callbacks, TokenId(tokens[i]));
+                Release(callbacks, TokenId(tokens[i]), ref failure);
             }
         }
         if (_destroyed)
         {
-            DrainRing(callbacks);
+            DrainRing(callbacks, ref failure);
         }
+        failure?.Throw();
         if (bad >= 0)
         {
             ThrowBadRecycle(pages[bad]);
         }
     }
 
-    /// <summary>Any thread: the page leaves service (the kernel's page_pool_return_page): OnPageReleased, then its slot is freed.</summary>
-    private void Release<T>(T callbacks, int id)
+    /// <summary>
+    /// Any thread: the page leaves service (the kernel's page_pool_return_page): OnPageReleased, then its slot is freed.
+    /// A throwing hook does not keep the page: it leaves service all the same (its slot can be created again, its memory
+    /// is freed with its chunk after destroy), <see cref="PagePoolStats.ReleaseFailed"/> counts it, and the first such
+    /// failure is kept in <paramref name="failure"/> for the caller to throw once its other pages are done.
+    /// </summary>
+    private void Release<T>(T callbacks, int id, ref ExceptionDispatchInfo? failure)
         where T : struct, IPagePoolCallbacks
     {
-        callbacks.OnPageReleased(CreateHandle(id, Slots[id].Address, PageSize));
+        try
+        {
+            callbacks.OnPageReleased(CreateHandle(id, Slots[id].Address, PageSize));
+        }
+        catch (Exception ex)
+        {
+            Interlocked.Increment(ref _releaseFailed);
+            failure ??= ExceptionDispatchInfo.Capture(ex);
+        }
         ReleasePage(id);
     }
 
     /// <summary>After destroy, any thread: releases whatever reached the ring.</summary>
-    private void DrainRing<T>(T callbacks)
+    private void DrainRing<T>(T callbacks, ref ExceptionDispatchInfo? failure)
         where T : struct, IPagePoolCallbacks
     {
         Span<int> ids = stackalloc int[64];
@@ -549,7 +603,7 @@ public sealed partial class PagePoolCore
         {
             for (int i = 0; i < n; i++)
             {
-                Release(callbacks, ids[i]);
+                Release(callbacks, ids[i], ref failure);
             }
         }
     }
@@ -559,6 +613,8 @@ public sealed partial class PagePoolCore
     /// <summary>
     /// Owner: the deferred destroy. Idle pages (the cache and the ring) are released now, each through OnPageReleased;
     /// pages still out are released as they come back and reported. Later allocations throw. Calling it again does nothing.
+    /// If OnPageReleased throws, the other pages are released and the destroy completes all the same; then the first
+    /// failure is thrown.
     /// </summary>
     /// <param name="callbacks">The pool's hooks.</param>
     /// <param name="cache">The owner's cache.</param>
@@ -567,11 +623,20 @@ public sealed partial class PagePoolCore
     public void Destroy<T>(T callbacks, Span<int> cache, PoolFinalizer? finalizer, ref FragmentCursor cursor)
         where T : struct, IPagePoolCallbacks
     {
+        ExceptionDispatchInfo? failure = null;
         if (!_destroyed)
         {
-            DropFragmentPage(callbacks, ref cursor, cache);
+            try
+            {
+                DropFragmentPage(callbacks, ref cursor, cache);
+            }
+            catch (Exception ex)
+            {
+                failure = ExceptionDispatchInfo.Capture(ex); // a failing release hook: the destroy goes on
+            }
         }
         Destroy(callbacks, cache, finalizer);
+        failure?.Throw();
     }
 
     /// <inheritdoc cref="Destroy{T}(T, Span{int}, PoolFinalizer?, ref FragmentCursor)"/>
@@ -586,20 +651,22 @@ public sealed partial class PagePoolCore
         finalizer?.Suppress();
         int n = Owner.CacheCount;
         Owner.SetCacheCount(-1); // both fast paths now fall into their slow paths, which see the pool is destroyed
+        ExceptionDispatchInfo? failure = null;
         for (int i = 0; i < n; i++)
         {
             int id = cache[i];
             // Released pages turn Unborn, so a stale duplicate further down the cache is only counted.
             if (Slots[id].State == PageState.Idle)
             {
-                Release(callbacks, id);
+                Release(callbacks, id, ref failure);
             }
             else
             {
                 DropStale(id);
             }
         }
-        DrainRing(callbacks);
+        DrainRing(callbacks, ref failure);
         CompleteDestroy();
+        failure?.Throw(); // the first failing OnPageReleased, once every page is released and the destroy complete
     }
 }

@@ -40,7 +40,10 @@ namespace PagePool.IntegrationTests
         IReadOnlyList<PageLeak> GetPageLeaks(TimeSpan minAge);
     }
 
-    /// <summary>Counts the hooks; <see cref="OnCreated"/> can block a creation to test the owner-context check.</summary>
+    /// <summary>
+    /// Counts the hooks that completed. <see cref="OnCreated"/> and <see cref="OnReleased"/> run first: they can block a
+    /// creation (to test the owner-context check) or throw (to inject a driver's failure, which is then not counted).
+    /// </summary>
     public abstract class HookCounter
     {
         private int _created;
@@ -50,17 +53,19 @@ namespace PagePool.IntegrationTests
         public int PagesReleasedByHook => Volatile.Read(ref _released);
 
         public Action<Page>? OnCreated { get; set; }
+        public Action<Page>? OnReleased { get; set; }
 
         protected void CountCreated(Page page)
         {
             Assert.False(page.IsDefault);
-            Interlocked.Increment(ref _created);
             OnCreated?.Invoke(page);
+            Interlocked.Increment(ref _created);
         }
 
         protected void CountReleased(Page page)
         {
             Assert.False(page.IsDefault);
+            OnReleased?.Invoke(page);
             Interlocked.Increment(ref _released);
         }
     }

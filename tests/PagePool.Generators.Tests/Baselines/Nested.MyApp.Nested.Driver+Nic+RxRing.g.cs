@@ -142,7 +142,7 @@ static partial class Driver
             }
 
             /// <summary>Gives a page back from the owner context into the owner's cache (the kernel's <c>page_pool_recycle_direct</c>); the caller must not touch it afterwards.</summary>
-            /// <exception cref="__pp_PagePoolException">The page was already recycled, belongs to another pool, or is <c>default</c>; the pool loses nothing.</exception>
+            /// <exception cref="__pp_PagePoolException">The page was already recycled, belongs to another pool, or is <c>default</c>; the pool loses nothing. An exception from <c>OnPageReleased</c> (when the page had to be released) comes through; the page is released all the same.</exception>
             [__pp_MethodImpl(__pp_MethodImplOptions.AggressiveInlining)]
             public void RecyclePageDirect([__pp_Owned] __pp_Page page)
             {
@@ -153,7 +153,7 @@ static partial class Driver
             }
 
             /// <summary>Gives a page back from any thread: the direct path on the owner's thread, the lock-free return ring elsewhere (the kernel's <c>page_pool_put_page</c>).</summary>
-            /// <exception cref="__pp_PagePoolException">The page was already recycled, belongs to another pool, or is <c>default</c>; the pool loses nothing.</exception>
+            /// <exception cref="__pp_PagePoolException">The page was already recycled, belongs to another pool, or is <c>default</c>; the pool loses nothing. An exception from <c>OnPageReleased</c> (when the page had to be released) comes through; the page is released all the same.</exception>
             [__pp_MethodImpl(__pp_MethodImplOptions.AggressiveInlining)]
             public void RecyclePage([__pp_Owned] __pp_Page page)
             {
@@ -218,14 +218,14 @@ static partial class Driver
             public __pp_Stats GetPageStats() => __pp_core.GetStats();
 
             /// <summary>Destroys the pool, deferred as the kernel's <c>page_pool_destroy</c>: idle pages are released now (through <c>OnPageReleased</c>), pages still
-            /// out as they come back, pages never returned are reported; allocating afterwards throws. Owner context only; idempotent.</summary>
+            /// out as they come back, pages never returned are reported; allocating afterwards throws. Owner context only; idempotent. A failing <c>OnPageReleased</c> is thrown after every page is released.</summary>
             public void DestroyPagePool() =>
                 __pp_core.Destroy(new __pp_Callbacks(this), __pp_CacheSpan, __pp_finalizer);
 
-            /// <summary>Runs when a page enters service, before it is handed out: map it, register it with the kernel (<c>partial void OnPageCreated(Page page) { ... }</c>).</summary>
+            /// <summary>Runs when a page enters service, before it is handed out: map it, register it with the kernel (<c>partial void OnPageCreated(Page page) { ... }</c>). If it throws, the page is not lent and the exception reaches the allocating caller; the next creation runs the hook again.</summary>
             partial void OnPageCreated(__pp_Page page);
 
-            /// <summary>Runs on any thread when a page leaves service (return ring full, pool destroyed): unmap it (<c>partial void OnPageReleased(Page page) { ... }</c>).</summary>
+            /// <summary>Runs on any thread when a page leaves service (return ring full, pool destroyed): unmap it (<c>partial void OnPageReleased(Page page) { ... }</c>). If it throws, the page leaves service all the same and the exception reaches the caller that released it.</summary>
             partial void OnPageReleased(__pp_Page page);
 
             /// <summary>This pool as a thread-safe <see cref="__pp_MemoryPool"/> (System.IO.Pipelines): a rent takes a page, nothing is allocated per rent; while it is in use, do not call the alloc methods.</summary>
