@@ -12,7 +12,7 @@ namespace PagePool.DocsTests;
 public sealed partial class DocsTests
 {
     /// <summary>The pages whose code is checked. Diagnostics pages are checked by the analyzer tests.</summary>
-    private static readonly string[] s_pages = { "README.md" };
+    private static readonly string[] s_pages = { "README.md", "docs/architecture.md" };
 
     public static TheoryData<CodeBlock> CSharpBlocks()
     {
