@@ -346,11 +346,13 @@ public sealed class TcpMultishotReceiver<TPages> : IDisposable where TPages : st
     /// Gives back a read that <see cref="TryReceive"/> handed out; its page goes back to the pool when the kernel is done
     /// with it and this was its last read out. Any thread; once per read.
     /// </summary>
-    /// <remarks>Reads of one page share a reference count, as the kernel's page fragments do: a read released twice is
-    /// refused at once when its page has no other read out and the kernel is done with it (always on a ring without
-    /// incremental consumption); otherwise the count cannot tell which read was released, and the extra release is
-    /// found when the kernel lets go of the page (<see cref="TryReceive"/> then throws, and the page stays out of its
-    /// pool rather than be reused under a read still in use).</remarks>
+    /// <remarks>Reads of one page share a reference count, as the kernel's page fragments do, so a read released twice
+    /// is refused at once only when nothing else holds its page: always on a ring without incremental consumption, and
+    /// on an incremental ring once the kernel is done with the page and no other read of it is out. Otherwise the count
+    /// cannot tell which read was released; the extra release is found later, when the count runs short (the kernel
+    /// letting go of the page makes <see cref="TryReceive"/> throw and keeps the page out of its pool; a later release
+    /// of another read of that page throws here), and until then another read of that page may already have gone back
+    /// to the pool under its holder. Release each read exactly once: the analyzers check that for code that calls this.</remarks>
     /// <exception cref="PagePoolException">Not a read this receiver has out (released twice, default, another pool's page).</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Release([Owned] Page data) => _slices.Release(data);
