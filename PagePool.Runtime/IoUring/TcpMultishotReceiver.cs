@@ -47,8 +47,8 @@ namespace PagePool.IoUring;
 /// </remarks>
 public sealed class TcpMultishotReceiver<TPages> : IDisposable where TPages : struct, IPageSource
 {
-    private const int GenerationShift = 32;
-    private const uint GenerationMask = 0x7FFF_FFFF; // keeps user data below the ring's reserved values
+    private const int ReceiveOperation = 0;     // the operation kind in IoUserData: this receiver queues only receives
+    private const uint GenerationMask = 0xFF_FFFF; // IoUserData keeps 24 bits of generation
 
     private readonly IoRing _ring;
     private readonly ProvidedBufferRing<SlicedPageSource<TPages>> _buffers;
@@ -362,7 +362,7 @@ public sealed class TcpMultishotReceiver<TPages> : IDisposable where TPages : st
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool OnCompletion(in IoCompletion completion, out Page data, out int connection)
     {
-        connection = (int)(uint)completion.UserData;
+        connection = IoUserData.Socket(completion.UserData);
         data = default;
         if (completion.HasBuffer)
         {
@@ -378,7 +378,7 @@ public sealed class TcpMultishotReceiver<TPages> : IDisposable where TPages : st
         }
         _reads++;
         _bytes += data.Length;
-        if ((uint)connection >= (uint)_connections.Length || (uint)(completion.UserData >> GenerationShift) != _connections[connection].Generation)
+        if ((uint)connection >= (uint)_connections.Length || !IsCurrent(completion.UserData, _connections[connection].Generation))
         {
             // Defensive: a read for an id that is not the one it was armed for; no one can use it.
             _slices.Release(data);
@@ -411,13 +411,13 @@ public sealed class TcpMultishotReceiver<TPages> : IDisposable where TPages : st
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void OnReceiveEnded(in IoCompletion completion)
     {
-        int id = (int)(uint)completion.UserData;
+        int id = IoUserData.Socket(completion.UserData);
         if ((uint)id >= (uint)_connections.Length)
         {
             return;
         }
         ref Connection c = ref _connections[id];
-        if ((uint)(completion.UserData >> GenerationShift) != c.Generation || c.State is not (State.Armed or State.Removing))
+        if (!IsCurrent(completion.UserData, c.Generation) || c.State is not (State.Armed or State.Removing))
         {
             return;
         }
@@ -485,7 +485,11 @@ public sealed class TcpMultishotReceiver<TPages> : IDisposable where TPages : st
         _endedCount++;
     }
 
-    private static ulong UserData(int id, uint generation) => ((ulong)generation << GenerationShift) | (uint)id;
+    private static ulong UserData(int id, uint generation) => IoUserData.Create(id, (int)generation, ReceiveOperation);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsCurrent(ulong userData, uint generation) =>
+        IoUserData.Generation(userData) == (int)generation && IoUserData.Operation(userData) == ReceiveOperation;
 
     private ref Connection Get(int connection)
     {
