@@ -260,6 +260,30 @@ public sealed class UdpReceiverTests
     }
 
     [Fact]
+    public void Dispose_from_another_thread_is_refused_and_releases_nothing_until_the_owner_disposes()
+    {
+        var pool = Loopback.Pool(2048, 32, "udp-foreign-dispose");
+        (Socket rxSocket, Socket tx) = Loopback.UdpPair();
+        using (rxSocket)
+        using (tx)
+        {
+            var rx = new UdpMultishotReceiver<RuntimePageSource>(rxSocket, new RuntimePageSource(pool), bufferRingEntries: 16);
+            Assert.False(Nothing(rx, pool, 0)); // binds the receiver to this thread and posts 16 pages
+            Assert.Equal(16, pool.PagesInUse);
+            Exception? foreign = null;
+            var thread = new System.Threading.Thread(() => foreign = Record.Exception(rx.Dispose));
+            thread.Start();
+            thread.Join();
+            Assert.IsType<InvalidOperationException>(foreign);
+            Assert.Equal(16, pool.PagesInUse); // the kernel still holds them: nothing was recycled
+            tx.Send(new byte[10]);
+            Assert.True(Nothing(rx, pool, 5000)); // and the receiver still works
+            rx.Dispose();
+        }
+        Assert.Equal(0, pool.PagesInUse);
+    }
+
+    [Fact]
     public void Closed_and_wrong_sockets_and_bad_arguments_are_clear_exceptions()
     {
         var pool = Loopback.Pool(2048, 16, "udp-errors");
