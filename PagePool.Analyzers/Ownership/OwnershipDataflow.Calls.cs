@@ -144,7 +144,7 @@ internal sealed partial class OwnershipDataflow
             : ReleaseKind.HandedOn;
         if (kind == ReleaseKind.HandedOn)
         {
-            MayThrow(state, call, method, consumed, escaped);
+            MayThrow(state, call, method, consumed, escaped, kept);
         }
 
         if (consumed is not null)
