@@ -142,9 +142,9 @@ internal sealed partial class OwnershipDataflow
         var kind = isReturn ? ReleaseKind.Returned
             : consumed is not null && method.Name.StartsWith("Recycle", StringComparison.Ordinal) ? ReleaseKind.Recycled
             : ReleaseKind.HandedOn;
-        if (kind == ReleaseKind.HandedOn && MayThrow(call, method))
+        if (kind == ReleaseKind.HandedOn)
         {
-            MayThrow(state, call, HandedOnBy(consumed, escaped));
+            MayThrow(state, call, method, consumed, escaped, kept);
         }
 
         if (consumed is not null)

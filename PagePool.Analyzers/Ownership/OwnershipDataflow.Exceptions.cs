@@ -64,13 +64,27 @@ internal sealed partial class OwnershipDataflow
     /// A point where an exception may be thrown (a call or an await): the state before the call's effects goes to
     /// the handlers. Inside a <c>try</c> the author wrote, everything tracked follows the exception; elsewhere only
     /// pages do (PP1006: a rented array is taken back by the GC, a page is lost to its pool for good). What the call
-    /// itself takes (<paramref name="handedOn"/>: an [Owned] argument, a value it stores) is the callee's to give back
-    /// if it throws.
+    /// itself takes (<paramref name="consumed"/>: an [Owned] argument; <paramref name="escaped"/>: a value it
+    /// stores; <paramref name="kept"/>: a value the wrapper it returns keeps) is the callee's to give back if it
+    /// throws. <paramref name="method"/> is null for an await.
     /// </summary>
-    private void MayThrow(OwnershipState state, IOperation operation, ResourceSet? handedOn)
+    private void MayThrow(
+        OwnershipState state,
+        IOperation operation,
+        IMethodSymbol? method,
+        List<(IArgumentOperation Argument, ResourceSet Value)>? consumed,
+        List<ResourceSet>? escaped,
+        ResourceSet kept)
     {
+        // Cheapest first: most calls run while no page is held, outside any try.
         var written = _currentBlock is not null && _blockInTry[_currentBlock.Ordinal];
-        if (!written && !HoldsPage(state, handedOn))
+        if ((!written && !HoldsPage(state, handedOn: null)) || (method is not null && !MayThrow(operation, method)))
+        {
+            return;
+        }
+
+        var handedOn = HandedOnBy(consumed, escaped, kept);
+        if (!written && handedOn is not null && !HoldsPage(state, handedOn))
         {
             return;
         }
@@ -130,14 +144,14 @@ internal sealed partial class OwnershipDataflow
         return false;
     }
 
-    private static ResourceSet? HandedOnBy(List<(IArgumentOperation Argument, ResourceSet Value)>? consumed, List<ResourceSet>? escaped)
+    private static ResourceSet? HandedOnBy(List<(IArgumentOperation Argument, ResourceSet Value)>? consumed, List<ResourceSet>? escaped, ResourceSet kept)
     {
-        if (consumed is null && escaped is null)
+        if (consumed is null && escaped is null && kept.IsEmpty)
         {
             return null;
         }
 
-        var result = ResourceSet.Empty;
+        var result = kept;
         foreach (var (_, value) in consumed ?? new List<(IArgumentOperation, ResourceSet)>())
         {
             result = result.Union(value);

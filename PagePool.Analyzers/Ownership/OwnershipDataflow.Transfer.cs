@@ -121,7 +121,7 @@ internal sealed partial class OwnershipDataflow
 
             case IAwaitOperation awaitOperation:
                 Eval(awaitOperation.Operation, state, Mode.Use);
-                MayThrow(state, operation, handedOn: null);
+                MayThrow(state, operation, method: null, consumed: null, escaped: null, kept: ResourceSet.Empty);
                 if (state.AwaitLine == 0)
                 {
                     // Not just for messages: whether an await ran is part of the state.

@@ -144,6 +144,15 @@ public sealed class ExceptionPathTests
         { "an io_uring datagram's accessors over its page", """
             long M(PagePool.IoUring.UdpDatagram d) { var page = pool.AllocPage(); long n = d.Truncated ? 0 : d.GetPayload(page).Length; n += d.GetSourceAddress(page).Length; pool.RecyclePage(page); return n; }
             """ },
+        { "wrappers that keep the page: the constructor takes it, exceptions included", """
+            public sealed class Datagram { public Datagram(Page page, int length) { Page = page; Length = length; } public Page Page { get; } public int Length { get; } }
+            public sealed class Packet { private readonly Page _page; public Packet(Page page) => _page = page; public Page Held => _page; }
+            private Datagram? _last;
+            private Packet? held;
+            Datagram Make(int n) { var page = pool.AllocPage(); return new Datagram(page, n); }
+            void Store(int n) { var page = pool.AllocPage(); _last = new Datagram(page, n); }
+            void Hold() { held = new Packet(pool.AllocPage()); }
+            """ },
         { "a page the method only borrows", """
             void M(Page page) { Sink.Bytes(page.Span); Sink.Work(); }
             """ },
