@@ -30,7 +30,7 @@ internal sealed partial class RunsPool
 /// Settings, from the environment (all optional):
 /// CTR_ROUNDS (5), CTR_ITEMS (buffers per round, 200000), CTR_ROWS (comma-separated subset of
 /// generated,runtime,queue,bare,arraypool), CTR_PIN (none | split: owner on CPU 0 and worker on CPU 1 | same: both
-/// on CPU 0), CTR_LAYOUT=1 (print the addresses of each row's structures, modulo 64, 128 and 4096, after the rounds).
+/// on CPU 0), CTR_PREGROW (pages each pool creates before the rounds; 0), CTR_LAYOUT=1 (print the addresses of each row's structures, modulo 64, 128 and 4096, after the rounds).
 /// </remarks>
 internal static class Program
 {
@@ -56,6 +56,23 @@ internal static class Program
         var pool = new RunsPool();
         var runtime = new RuntimePagePool(new PagePoolOptions { PageSize = Buffer, PoolSize = PoolSize, Name = "runs" });
         var queue = new PinnedBlockQueue(prefill: RingCapacity);
+        // Experiment (CTR_PREGROW=N): create N pages in each pool before the rounds, so the pools start with slack
+        // beyond what the handoff ring holds.
+        int pregrow = EnvInt("CTR_PREGROW", 0);
+        if (pregrow > 0)
+        {
+            var pages = new Page[pregrow];
+            for (int i = 0; i < pregrow; i++)
+            {
+                pages[i] = pool.AllocPage();
+            }
+            pool.RecyclePages(pages);
+            for (int i = 0; i < pregrow; i++)
+            {
+                pages[i] = runtime.AllocPage();
+            }
+            runtime.RecyclePages(pages);
+        }
         var all = new Dictionary<string, Row>
         {
             ["generated"] = new Row<Page, GeneratedPeer>("generated", new GeneratedPeer(pool)),
@@ -102,7 +119,7 @@ internal static class Program
                 double ns = rows[i].Measure(worker, items);
                 allocated += GC.GetTotalAllocatedBytes(precise: true) - before;
                 best[i] = Math.Min(best[i], ns);
-                line.Add($"{rows[i].Name}={ns:F1}[{worker.LastRound}]");
+                line.Add($"{rows[i].Name}={ns:F1}[{worker.LastRound}{rows[i].PoolNote}]");
             }
             perRound.Add(string.Join(' ', line));
         }
@@ -143,10 +160,15 @@ internal interface IPeer<T>
     T Take(int i);
 
     void Give(T item, int i);
+
+    /// <summary>The pool's counters, for the round reports (pools only).</summary>
+    PagePoolStats? Stats { get; }
 }
 
 internal readonly struct GeneratedPeer(RunsPool pool) : IPeer<Page>
 {
+    public PagePoolStats? Stats => pool.GetPageStats();
+
     public Page Take(int i)
     {
         Page page = pool.AllocPage();
@@ -156,13 +178,15 @@ internal readonly struct GeneratedPeer(RunsPool pool) : IPeer<Page>
 
     public void Give(Page item, int i)
     {
-        item.Span[64] = (byte)i;
+        item.Span[1] = (byte)i;
         pool.RecyclePage(item);
     }
 }
 
 internal readonly struct RuntimePeer(RuntimePagePool pool) : IPeer<Page>
 {
+    public PagePoolStats? Stats => pool.GetPageStats();
+
     public Page Take(int i)
     {
         Page page = pool.AllocPage();
@@ -172,13 +196,15 @@ internal readonly struct RuntimePeer(RuntimePagePool pool) : IPeer<Page>
 
     public void Give(Page item, int i)
     {
-        item.Span[64] = (byte)i;
+        item.Span[1] = (byte)i;
         pool.RecyclePage(item);
     }
 }
 
 internal readonly struct QueuePeer(PinnedBlockQueue queue) : IPeer<byte[]>
 {
+    public PagePoolStats? Stats => null;
+
     public byte[] Take(int i)
     {
         byte[] block = queue.Rent();
@@ -188,13 +214,15 @@ internal readonly struct QueuePeer(PinnedBlockQueue queue) : IPeer<byte[]>
 
     public void Give(byte[] item, int i)
     {
-        item[64] = (byte)i;
+        item[1] = (byte)i;
         queue.Return(item);
     }
 }
 
 internal readonly struct ArrayPoolPeer : IPeer<byte[]>
 {
+    public PagePoolStats? Stats => null;
+
     public byte[] Take(int i)
     {
         byte[] block = ArrayPool<byte>.Shared.Rent(Program.Buffer);
@@ -204,7 +232,7 @@ internal readonly struct ArrayPoolPeer : IPeer<byte[]>
 
     public void Give(byte[] item, int i)
     {
-        item[64] = (byte)i;
+        item[1] = (byte)i;
         ArrayPool<byte>.Shared.Return(item);
     }
 }
@@ -222,7 +250,9 @@ internal readonly unsafe struct BarePeer(int pages) : IPeer<nint>
         return (nint)page;
     }
 
-    public void Give(nint item, int i) => ((byte*)item)[64] = (byte)i;
+    public void Give(nint item, int i) => ((byte*)item)[1] = (byte)i;
+
+    public PagePoolStats? Stats => null;
 }
 
 internal abstract class Row(string name)
@@ -234,6 +264,9 @@ internal abstract class Row(string name)
 
     /// <summary>Worker: takes <paramref name="items"/> buffers off the ring and gives each back.</summary>
     public abstract void Consume(int items);
+
+    /// <summary>Pools: pages created so far, and allocations per refill from the return ring in the last round.</summary>
+    public string PoolNote { get; protected set; } = "";
 }
 
 internal sealed class Row<T, TPeer>(string name, TPeer peer) : Row(name) where TPeer : struct, IPeer<T>
@@ -245,6 +278,9 @@ internal sealed class Row<T, TPeer>(string name, TPeer peer) : Row(name) where T
     {
         SpscRing<T> ring = _ring;
         TPeer peer = _peer;
+        PagePoolStats? before = peer.Stats;
+        _fullWaits = 0;
+        _emptyWaits = 0;
         worker.Post(this, items);
         long start = Stopwatch.GetTimestamp();
         for (int i = 0; i < items; i++)
@@ -258,13 +294,33 @@ internal sealed class Row<T, TPeer>(string name, TPeer peer) : Row(name) where T
         worker.WaitDone();
         long ticks = Stopwatch.GetTimestamp() - start;
         worker.EndRound();
+        PoolNote = $" full {_fullWaits} empty {Volatile.Read(ref _emptyWaits)}";
+        if (before is { } b && peer.Stats is { } a)
+        {
+            long refills = a.AllocRefill - b.AllocRefill;
+            PoolNote += $" created {a.PagesCreated} pool-empty {a.AllocEmpty - b.AllocEmpty} per-refill {(refills == 0 ? 0 : items / (double)refills):F1}";
+        }
         return ticks * (1e9 / Stopwatch.Frequency) / items;
     }
 
+    private static readonly int ResumeAt = int.TryParse(Environment.GetEnvironmentVariable("CTR_RESUME"), out int n) ? n : 0;
+    private long _fullWaits;   // owner: times the ring was full (the worker is the bottleneck)
+    private long _emptyWaits;  // worker: times the ring was empty (the owner is the bottleneck)
+
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void SendSlow(SpscRing<T> ring, T item)
+    private void SendSlow(SpscRing<T> ring, T item)
     {
+        _fullWaits++;
         SpinWait spin = default;
+        if (ResumeAt > 1)
+        {
+            // Experiment (CTR_RESUME=N): once full, wait until N slots are free, so that the producer does not write
+            // the line the consumer is reading.
+            while (!ring.HasFree(ResumeAt))
+            {
+                spin.SpinOnce(sleep1Threshold: -1);
+            }
+        }
         while (!ring.TryEnqueue(item))
         {
             spin.SpinOnce(sleep1Threshold: -1);
@@ -286,6 +342,7 @@ internal sealed class Row<T, TPeer>(string name, TPeer peer) : Row(name) where T
             }
             else
             {
+                _emptyWaits++;
                 spin.SpinOnce(sleep1Threshold: -1);
             }
         }
