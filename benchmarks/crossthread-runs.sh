@@ -7,18 +7,30 @@
 #
 #   benchmarks/crossthread-runs.sh                 10 processes
 #   benchmarks/crossthread-runs.sh 20              20 processes
+#   benchmarks/crossthread-runs.sh --rt            owner pinned to CPU 0, worker to CPU 1, process under SCHED_FIFO
+#                                                  (chrt -f 10, needs root): on a busy machine, the only way to
+#                                                  measure two threads on two cores; without it the scheduler often
+#                                                  runs both on one CPU, and the run measures context switches
 #   benchmarks/crossthread-runs.sh --save [N]      also writes the raw output to benchmarks/results/crossthread-runs-<UTC time>.txt
 #
-# The program reads CTR_ROUNDS, CTR_ITEMS, CTR_ROWS, CTR_PIN (none | split | same) and CTR_LAYOUT=1 from the
-# environment (see benchmarks/CrossThreadRuns/Program.cs); this script passes them through.
+# Each run also prints, per row, the steady state of its best round (STATE: owner-bound or worker-bound, see
+# benchmarks/results/CROSSTHREAD-MODES.md), and each round the handoff ring's wait counts and the pools' refill sizes.
+# The program reads CTR_ROUNDS, CTR_ITEMS, CTR_ROWS, CTR_PIN (none | split | same; never `same` with --rt),
+# CTR_LAYOUT=1, CTR_PREGROW and CTR_RESUME from the environment (see benchmarks/CrossThreadRuns/Program.cs); this
+# script passes them through.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 save=""
-if [[ $# -gt 0 && "$1" == "--save" ]]; then
-  save=1
+rt=()
+while [[ $# -gt 0 && "$1" == --* ]]; do
+  case "$1" in
+    --save) save=1 ;;
+    --rt) rt=(chrt -f 10); export CTR_PIN=split ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
   shift
-fi
+done
 runs="${1:-10}"
 
 bin="benchmarks/CrossThreadRuns/bin/Release/net10.0"
@@ -30,11 +42,12 @@ out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
 {
   echo "# crossthread-runs: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- PagePool.Runtime PagePool.Generators benchmarks || echo ' (with uncommitted changes)')"
-  echo "# command: benchmarks/crossthread-runs.sh ${save:+--save }$runs$(env | grep -E '^CTR_' | tr '\n' ' ' | sed 's/^/ env: /')"
+  echo "# command: benchmarks/crossthread-runs.sh ${save:+--save }${rt:+--rt }$runs$(env | grep -E '^CTR_' | tr '\n' ' ' | sed 's/^/ env: /')"
   echo "# machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load average $(cut -d' ' -f1-3 /proc/loadavg), .NET $(dotnet --version)"
   for ((run = 1; run <= runs; run++)); do
     echo "## run $run"
-    dotnet "$bin/CrossThreadRuns.dll"
+    # A hung process (it should take seconds) is killed rather than left spinning.
+    timeout -s KILL 300 "${rt[@]}" dotnet "$bin/CrossThreadRuns.dll" || echo "run $run failed: exit $?"
   done
 } | tee "$out" | awk '
   /^RESULT/ {
@@ -49,7 +62,11 @@ trap 'rm -f "$out"' EXIT
     delete ns
     next
   }
-  /^(cpus|round|layout|#)/ { print "    " $0; next }
+  /^STATE/ {
+    for (i = 2; i <= NF; i++) { split($i, kv, "="); states[kv[1] " " kv[2]]++ }
+    print "    " $0
+    next
+  }
   { print "    " $0 }
   function summary(name, a,    n, i, j, t, s, med, min, ahead) {
     n = 0
@@ -65,13 +82,14 @@ trap 'rm -f "$out"' EXIT
     print ""
     summary("queue/generated", g)
     summary("queue/runtime", r)
+    for (k in states) { printf("best rounds %s: %d\n", k, states[k]) | "sort" }
   }
 ' | tee -a "$out.summary"
 
 if [[ -n "$save" ]]; then
   mkdir -p benchmarks/results
   dest="benchmarks/results/crossthread-runs-$(date -u '+%Y%m%d-%H%M').txt"
-  { cat "$out"; echo "## summary"; tail -n 3 "$out.summary"; } >"$dest"
+  { cat "$out"; echo "## summary"; sed -n '/^$/,$p' "$out.summary"; } >"$dest"
   echo "saved to $dest"
 fi
 rm -f "$out.summary"

@@ -107,6 +107,7 @@ internal static class Program
 
         long allocated = 0;
         var best = new double[rows.Length];
+        var bestState = new string[rows.Length];
         Array.Fill(best, double.MaxValue);
         var perRound = new List<string>();
         for (int r = 0; r < rounds; r++)
@@ -118,7 +119,11 @@ internal static class Program
                 long before = GC.GetTotalAllocatedBytes(precise: true);
                 double ns = rows[i].Measure(worker, items);
                 allocated += GC.GetTotalAllocatedBytes(precise: true) - before;
-                best[i] = Math.Min(best[i], ns);
+                if (ns < best[i])
+                {
+                    best[i] = ns;
+                    bestState[i] = rows[i].State;
+                }
                 line.Add($"{rows[i].Name}={ns:F1}[{worker.LastRound}{rows[i].PoolNote}]");
             }
             perRound.Add(string.Join(' ', line));
@@ -135,6 +140,8 @@ internal static class Program
             $" bytes-allocated-in-rounds={allocated} warm-up-passes={passes}");
         // The line benchmarks/crossthread-runs.sh parses: best ns per buffer of each row.
         Console.WriteLine("RESULT " + string.Join(' ', rows.Select((row, i) => row.Name + "=" + best[i].ToString("F1", inv))));
+        // Which steady state each row's best round was in (see benchmarks/results/CROSSTHREAD-MODES.md).
+        Console.WriteLine("STATE " + string.Join(' ', rows.Select((row, i) => row.Name + "=" + bestState[i])));
 
         if (layout)
         {
@@ -265,8 +272,21 @@ internal abstract class Row(string name)
     /// <summary>Worker: takes <paramref name="items"/> buffers off the ring and gives each back.</summary>
     public abstract void Consume(int items);
 
-    /// <summary>Pools: pages created so far, and allocations per refill from the return ring in the last round.</summary>
-    public string PoolNote { get; protected set; } = "";
+    /// <summary>
+    /// The last round's steady state: "worker-bound" when the owner found the handoff ring full for more than a tenth
+    /// of the buffers (the worker was the bottleneck), else "owner-bound".
+    /// </summary>
+    public string State { get; protected set; } = "";
+
+    protected long _lastFull;
+    protected long _lastEmpty;
+    protected (long Created, long PoolEmpty, long Refills, int Items)? _lastStats;
+
+    /// <summary>The last round's waits on the handoff ring; for pools, pages created so far and allocations per refill from the return ring.</summary>
+    public string PoolNote =>
+        $" full {_lastFull} empty {_lastEmpty}" + (_lastStats is { } s
+            ? $" created {s.Created} pool-empty {s.PoolEmpty} per-refill {(s.Refills == 0 ? 0 : s.Items / (double)s.Refills):F1}"
+            : "");
 }
 
 internal sealed class Row<T, TPeer>(string name, TPeer peer) : Row(name) where TPeer : struct, IPeer<T>
@@ -294,12 +314,13 @@ internal sealed class Row<T, TPeer>(string name, TPeer peer) : Row(name) where T
         worker.WaitDone();
         long ticks = Stopwatch.GetTimestamp() - start;
         worker.EndRound();
-        PoolNote = $" full {_fullWaits} empty {Volatile.Read(ref _emptyWaits)}";
-        if (before is { } b && peer.Stats is { } a)
-        {
-            long refills = a.AllocRefill - b.AllocRefill;
-            PoolNote += $" created {a.PagesCreated} pool-empty {a.AllocEmpty - b.AllocEmpty} per-refill {(refills == 0 ? 0 : items / (double)refills):F1}";
-        }
+        // Numbers only here: the notes are formatted when printed, so the rounds allocate nothing of their own.
+        _lastFull = _fullWaits;
+        _lastEmpty = Volatile.Read(ref _emptyWaits);
+        State = _fullWaits > items / 10 ? "worker-bound" : "owner-bound";
+        _lastStats = before is { } b && peer.Stats is { } a
+            ? (a.PagesCreated, a.AllocEmpty - b.AllocEmpty, a.AllocRefill - b.AllocRefill, items)
+            : null;
         return ticks * (1e9 / Stopwatch.Frequency) / items;
     }
 
