@@ -38,6 +38,9 @@ internal static class Program
     public const int PoolSize = 1024;
     private const int RingCapacity = 256;
 
+    /// <summary>CTR_RESUME: free slots a full handoff ring waits for before the owner writes again (1: as soon as one is free).</summary>
+    public static readonly int ResumeFree = int.TryParse(Environment.GetEnvironmentVariable("CTR_RESUME"), out int n) && n > 0 ? n : 1;
+
     private static int Main()
     {
         int rounds = EnvInt("CTR_ROUNDS", 5);
@@ -80,6 +83,7 @@ internal static class Program
             ["queue"] = new Row<byte[], QueuePeer>("queue", new QueuePeer(queue)),
             ["bare"] = new Row<nint, BarePeer>("bare", new BarePeer(RingCapacity)),
             ["arraypool"] = new Row<byte[], ArrayPoolPeer>("arraypool", default),
+            ["bare-cas"] = new Row<nint, BareCasPeer>("bare-cas", new BareCasPeer(RingCapacity)),
         };
         Row[] rows = selected.Select(name => all.TryGetValue(name, out Row? row)
             ? row : throw new ArgumentException($"CTR_ROWS: unknown row '{name}'")).ToArray();
@@ -262,6 +266,23 @@ internal readonly unsafe struct BarePeer(int pages) : IPeer<nint>
     public PagePoolStats? Stats => null;
 }
 
+/// <summary>Experiment: the bare handoff plus one locked instruction per buffer on a line only the worker writes.</summary>
+internal readonly unsafe struct BareCasPeer(int pages) : IPeer<nint>
+{
+    private readonly BarePeer _bare = new(pages);
+    private readonly long[] _counter = new long[32];
+
+    public nint Take(int i) => _bare.Take(i);
+
+    public void Give(nint item, int i)
+    {
+        ((byte*)item)[1] = (byte)i;
+        Interlocked.Increment(ref _counter[16]);
+    }
+
+    public PagePoolStats? Stats => null;
+}
+
 internal abstract class Row(string name)
 {
     public string Name { get; } = name;
@@ -291,7 +312,7 @@ internal abstract class Row(string name)
 
 internal sealed class Row<T, TPeer>(string name, TPeer peer) : Row(name) where TPeer : struct, IPeer<T>
 {
-    private readonly SpscRing<T> _ring = new(256);
+    private readonly SpscRing<T> _ring = new(256, Program.ResumeFree);
     private readonly TPeer _peer = peer;
 
     public override double Measure(Worker worker, int items)
@@ -324,7 +345,6 @@ internal sealed class Row<T, TPeer>(string name, TPeer peer) : Row(name) where T
         return ticks * (1e9 / Stopwatch.Frequency) / items;
     }
 
-    private static readonly int ResumeAt = int.TryParse(Environment.GetEnvironmentVariable("CTR_RESUME"), out int n) ? n : 0;
     private long _fullWaits;   // owner: times the ring was full (the worker is the bottleneck)
     private long _emptyWaits;  // worker: times the ring was empty (the owner is the bottleneck)
 
@@ -333,15 +353,7 @@ internal sealed class Row<T, TPeer>(string name, TPeer peer) : Row(name) where T
     {
         _fullWaits++;
         SpinWait spin = default;
-        if (ResumeAt > 1)
-        {
-            // Experiment (CTR_RESUME=N): once full, wait until N slots are free, so that the producer does not write
-            // the line the consumer is reading.
-            while (!ring.HasFree(ResumeAt))
-            {
-                spin.SpinOnce(sleep1Threshold: -1);
-            }
-        }
+
         while (!ring.TryEnqueue(item))
         {
             spin.SpinOnce(sleep1Threshold: -1);
