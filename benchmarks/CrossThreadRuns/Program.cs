@@ -29,7 +29,7 @@ internal sealed partial class RunsPool
 /// <remarks>
 /// Settings, from the environment (all optional):
 /// CTR_ROUNDS (5), CTR_ITEMS (buffers per round, 200000), CTR_ROWS (comma-separated subset of
-/// generated,runtime,queue,bare,arraypool), CTR_PIN (none | split: owner on CPU 0 and worker on CPU 1 | same: both
+/// generated,runtime,queue,bare,arraypool,bare-cas), CTR_PIN (none | split: owner on CPU 0 and worker on CPU 1 | same: both
 /// on CPU 0), CTR_PREGROW (pages each pool creates before the rounds; 0), CTR_LAYOUT=1 (print the addresses of each row's structures, modulo 64, 128 and 4096, after the rounds).
 /// </remarks>
 internal static class Program
@@ -37,9 +37,6 @@ internal static class Program
     public const int Buffer = 4096;
     public const int PoolSize = 1024;
     private const int RingCapacity = 256;
-
-    /// <summary>CTR_RESUME: free slots a full handoff ring waits for before the owner writes again (1: as soon as one is free).</summary>
-    public static readonly int ResumeFree = int.TryParse(Environment.GetEnvironmentVariable("CTR_RESUME"), out int n) && n > 0 ? n : 1;
 
     private static int Main()
     {
@@ -312,7 +309,7 @@ internal abstract class Row(string name)
 
 internal sealed class Row<T, TPeer>(string name, TPeer peer) : Row(name) where TPeer : struct, IPeer<T>
 {
-    private readonly SpscRing<T> _ring = new(256, Program.ResumeFree);
+    private readonly SpscRing<T> _ring = new(256);
     private readonly TPeer _peer = peer;
 
     public override double Measure(Worker worker, int items)
@@ -345,6 +342,9 @@ internal sealed class Row<T, TPeer>(string name, TPeer peer) : Row(name) where T
         return ticks * (1e9 / Stopwatch.Frequency) / items;
     }
 
+    // CTR_RESUME=N (experiment): once the owner finds the handoff ring full, it waits until N slots are free, then
+    // goes on as before (benchmarks/results/CROSSTHREAD-MODES.md, evidence 4).
+    private static readonly int ResumeAt = int.TryParse(Environment.GetEnvironmentVariable("CTR_RESUME"), out int n) ? n : 0;
     private long _fullWaits;   // owner: times the ring was full (the worker is the bottleneck)
     private long _emptyWaits;  // worker: times the ring was empty (the owner is the bottleneck)
 
@@ -353,7 +353,13 @@ internal sealed class Row<T, TPeer>(string name, TPeer peer) : Row(name) where T
     {
         _fullWaits++;
         SpinWait spin = default;
-
+        if (ResumeAt > 1)
+        {
+            while (!ring.HasFree(ResumeAt))
+            {
+                spin.SpinOnce(sleep1Threshold: -1);
+            }
+        }
         while (!ring.TryEnqueue(item))
         {
             spin.SpinOnce(sleep1Threshold: -1);

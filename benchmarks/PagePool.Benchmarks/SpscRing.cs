@@ -14,30 +14,16 @@ internal sealed class SpscRing<T>
 {
     private readonly T[] _items;
     private readonly int _mask;
-    private readonly int _resumeFree;
     private RingPositions _p;
 
-    /// <param name="capacity">Slots, a power of two.</param>
-    /// <param name="resumeFree">
-    /// Once the producer finds the ring full, it reports full until this many slots are free. 1 (the default) resumes
-    /// as soon as the consumer frees a slot, so the producer writes the line the consumer is reading next, and spins
-    /// on the consumer's position meanwhile: with a slower consumer both threads then move in lockstep, one line
-    /// transfer per item (see benchmarks/results/CROSSTHREAD-MODES.md). A larger value lets the consumer get ahead by
-    /// whole lines.
-    /// </param>
-    public SpscRing(int capacity, int resumeFree = 1)
+    public SpscRing(int capacity)
     {
         if (capacity <= 0 || (capacity & (capacity - 1)) != 0)
         {
             throw new ArgumentOutOfRangeException(nameof(capacity), capacity, "A power of two.");
         }
-        if (resumeFree < 1 || resumeFree > capacity)
-        {
-            throw new ArgumentOutOfRangeException(nameof(resumeFree), resumeFree, "Between 1 and the capacity.");
-        }
         _items = new T[capacity];
         _mask = capacity - 1;
-        _resumeFree = resumeFree;
     }
 
     /// <summary>Producer only. False when the ring is full.</summary>
@@ -48,7 +34,7 @@ internal sealed class SpscRing<T>
         if (tail - _p.CachedHead >= _items.Length)
         {
             _p.CachedHead = Volatile.Read(ref _p.Head);
-            if (tail - _p.CachedHead > _items.Length - _resumeFree)
+            if (tail - _p.CachedHead >= _items.Length)
             {
                 return false;
             }
@@ -56,6 +42,13 @@ internal sealed class SpscRing<T>
         _items[(int)tail & _mask] = item;
         Volatile.Write(ref _p.Tail, tail + 1);
         return true;
+    }
+
+    /// <summary>Producer only: whether at least <paramref name="slots"/> slots are free (reads the consumer's position).</summary>
+    public bool HasFree(int slots)
+    {
+        _p.CachedHead = Volatile.Read(ref _p.Head);
+        return _items.Length - (_p.Tail - _p.CachedHead) >= slots;
     }
 
     /// <summary>Consumer only. False when the ring is empty.</summary>
