@@ -382,10 +382,15 @@ internal sealed class Row<T, TPeer>(string name, TPeer peer) : Row(name) where T
             else
             {
                 _emptyWaits++;
-                spin.SpinOnce(sleep1Threshold: -1);
+                Spin(ref spin);
             }
         }
     }
+
+    // Out of line, so that every row's worker loop is compiled alike: inlined, SpinWait brings a P/Invoke frame and
+    // its yield paths into the loop, and the JIT did that for some rows and not for others.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Spin(ref SpinWait spin) => spin.SpinOnce(sleep1Threshold: -1);
 }
 
 /// <summary>
