@@ -106,7 +106,7 @@ internal static class Program
             compiled = now;
         }
 
-        long allocated = 0;
+        var allocated = new long[rows.Length]; // per row: bytes allocated by any thread during its rounds
         var best = new double[rows.Length];
         var bestState = new string[rows.Length];
         Array.Fill(best, double.MaxValue);
@@ -119,7 +119,7 @@ internal static class Program
                 int i = (k + r) % rows.Length; // a different row first in each round
                 long before = GC.GetTotalAllocatedBytes(precise: true);
                 double ns = rows[i].Measure(worker, items);
-                allocated += GC.GetTotalAllocatedBytes(precise: true) - before;
+                allocated[i] += GC.GetTotalAllocatedBytes(precise: true) - before;
                 if (ns < best[i])
                 {
                     best[i] = ns;
@@ -138,7 +138,8 @@ internal static class Program
         Console.WriteLine("cpus owner=" + string.Join(',', worker.OwnerCpus.Order()) +
             " worker=" + string.Join(',', worker.WorkerCpus.Order()) +
             $" same-cpu-samples={worker.SameCpuSamples}/{worker.Samples} pin={pin}" +
-            $" bytes-allocated-in-rounds={allocated} warm-up-passes={passes}");
+            " bytes-allocated-in-rounds " + string.Join(' ', rows.Select((row, i) => $"{row.Name}={allocated[i]}")) +
+            $" warm-up-passes={passes}");
         // The line benchmarks/crossthread-runs.sh parses: best ns per buffer of each row.
         Console.WriteLine("RESULT " + string.Join(' ', rows.Select((row, i) => row.Name + "=" + best[i].ToString("F1", inv))));
         // Which steady state each row's best round was in (see benchmarks/results/CROSSTHREAD-MODES.md).
