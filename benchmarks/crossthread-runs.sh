@@ -11,7 +11,7 @@
 #                                                  (chrt -f 10, needs root): on a busy machine, the only way to
 #                                                  measure two threads on two cores; without it the scheduler often
 #                                                  runs both on one CPU, and the run measures context switches
-#   benchmarks/crossthread-runs.sh --save [N]      also writes the raw output to benchmarks/results/crossthread-runs-<UTC time>.txt
+#   benchmarks/crossthread-runs.sh --save [N]      also writes the raw output to benchmarks/results/crossthread-runs-<UTC time>[-rt].txt
 #
 # Each run also prints, per row, the steady state of its best round (STATE: owner-bound or worker-bound, see
 # benchmarks/results/CROSSTHREAD-MODES.md), and each round the handoff ring's wait counts and the pools' refill sizes.
@@ -88,7 +88,7 @@ trap 'rm -f "$out"' EXIT
 
 if [[ -n "$save" ]]; then
   mkdir -p benchmarks/results
-  dest="benchmarks/results/crossthread-runs-$(date -u '+%Y%m%d-%H%M').txt"
+  dest="benchmarks/results/crossthread-runs-$(date -u '+%Y%m%d-%H%M%S')${rt:+-rt}.txt"
   { cat "$out"; echo "## summary"; sed -n '/^$/,$p' "$out.summary"; } >"$dest"
   echo "saved to $dest"
 fi
