@@ -35,7 +35,11 @@ public sealed class PagePoolAttribute : Attribute
     /// <summary>Entries in the owner's lock-free cache (the kernel's alloc cache). Default 128; 1 to 4096.</summary>
     public int CacheSize { get; set; } = PagePoolDefaults.CacheSize;
 
-    /// <summary>Pages moved from the return ring into the cache at once. Default 64; 1 to <see cref="CacheSize"/>.</summary>
+    /// <summary>
+    /// Pages moved from the return ring into the cache at once. Default 64; 1 to <see cref="CacheSize"/>. A refill that
+    /// finds fewer in the ring also creates a page for the caller while fewer than poolSize exist, so a pool whose pages
+    /// are recycled on other threads keeps about this many beyond those in flight.
+    /// </summary>
     public int RefillBatch { get; set; } = PagePoolDefaults.RefillBatch;
 
     /// <summary>Bytes reserved at the start of each page before the data a device writes. Default 0; less than the page size.</summary>

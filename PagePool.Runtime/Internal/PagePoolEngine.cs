@@ -191,11 +191,25 @@ public sealed partial class PagePoolCore
         }
         else
         {
-            Owner.SetCacheCount(Refill(cache.Slice(0, _refillBatch)));
+            int refilled = Refill(cache.Slice(0, _refillBatch));
+            Owner.SetCacheCount(refilled);
+            // A refill short of a whole batch means nearly every page is in flight: the recycling threads are
+            // publishing into the very ring cells this refill reads, and the owner would go on taking a few pages at a
+            // time from lines they are still writing, both threads trading those lines. While PoolSize allows, the
+            // caller gets a new page instead and the refilled ones wait in the cache, so the pool grows until a whole
+            // batch waits in the ring: about RefillBatch pages beyond those in flight.
+            if (refilled > 0 && refilled < _refillBatch && MayCreatePage)
+            {
+                id = CreatePage(callbacks, ringWasEmpty: false);
+                if (id >= 0)
+                {
+                    return id;
+                }
+            }
             id = PopIdle(cache);
             if (id < 0)
             {
-                return CreatePage(callbacks);
+                return CreatePage(callbacks, ringWasEmpty: true);
             }
             Owner.AllocRefill++;
         }
@@ -214,12 +228,16 @@ public sealed partial class PagePoolCore
     /// pages exist. A failure leaves the pool as it was: when the memory cannot be had, nothing changed; when the hook
     /// throws, the page is taken out of service again (its slot and memory wait for the next creation, which runs the
     /// hook again). Either way the exception goes on to the caller unchanged and <see cref="PagePoolStats.AllocFailed"/>
-    /// counts it.
+    /// counts it. <paramref name="ringWasEmpty"/>: the cache and the ring had nothing (an alloc_empty), rather than a
+    /// refill short of a batch.
     /// </summary>
-    private int CreatePage<T>(T callbacks)
+    private int CreatePage<T>(T callbacks, bool ringWasEmpty)
         where T : struct, IPagePoolCallbacks
     {
-        Owner.AllocEmpty++;
+        if (ringWasEmpty)
+        {
+            Owner.AllocEmpty++;
+        }
         int id;
         try
         {
@@ -249,6 +267,9 @@ public sealed partial class PagePoolCore
         }
         return id;
     }
+
+    /// <summary>A hint read without the lock: fewer than PoolSize pages are in service, so a creation may succeed.</summary>
+    private bool MayCreatePage => Volatile.Read(ref _pagesCreated) - Volatile.Read(ref _recycleReleased) < PoolSize;
 
     /// <summary>Throws <see cref="PagePoolExhaustedException"/> for this pool; typed to return a page, for expressions.</summary>
     [DoesNotReturn]

@@ -44,6 +44,13 @@ internal sealed class SpscRing<T>
         return true;
     }
 
+    /// <summary>Producer only: whether at least <paramref name="slots"/> slots are free (reads the consumer's position).</summary>
+    public bool HasFree(int slots)
+    {
+        _p.CachedHead = Volatile.Read(ref _p.Head);
+        return _items.Length - (_p.Tail - _p.CachedHead) >= slots;
+    }
+
     /// <summary>Consumer only. False when the ring is empty.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryDequeue(out T item)

@@ -159,6 +159,37 @@ public sealed class PoolBehaviorTests
 
     [Theory]
     [MemberData(nameof(AllPools.Names), MemberType = typeof(AllPools))]
+    public void A_refill_short_of_a_whole_batch_also_creates_a_page_while_below_PoolSize(string name)
+    {
+        ITestPool pool = AllPools.Create(name);
+        Page a = pool.AllocPage(), b = pool.AllocPage(), c = pool.AllocPage();
+        // On a thread of its own (a task could run inline on this one, the owner's): one page in the return ring.
+        var recycler = new System.Threading.Thread(() => pool.RecyclePage(b));
+        recycler.Start();
+        recycler.Join();
+        PagePoolStats before = pool.GetPageStats();
+
+        Page grown = pool.AllocPage(); // the refill brings one page: the caller gets a new one
+        PagePoolStats after = pool.GetPageStats();
+        Assert.NotEqual(b.Id, grown.Id);
+        Assert.Equal(before.PagesCreated + 1, after.PagesCreated);
+        Assert.Equal(4, pool.PagesCreatedByHook);
+        Assert.Equal(before.AllocEmpty, after.AllocEmpty);
+
+        Page refilled = pool.AllocPage(); // the refilled page waited in the cache
+        Assert.Equal(b.Id, refilled.Id);
+        Assert.Equal(before.PagesCreated + 1, pool.GetPageStats().PagesCreated);
+
+        foreach (Page page in new[] { a, c, grown, refilled })
+        {
+            pool.RecyclePageDirect(page);
+        }
+        Assert.Equal(0, pool.PagesInUse);
+        AssertExactlyPoolSizeDistinctPages(pool);
+    }
+
+    [Theory]
+    [MemberData(nameof(AllPools.Names), MemberType = typeof(AllPools))]
     public void AllocPages_fills_what_it_can_and_stats_add_up(string name)
     {
         ITestPool pool = AllPools.Create(name);
