@@ -473,7 +473,7 @@ internal static class Program
                 ? Inv($"allocates {pp.ThreadAllocatedBytes:N0} bytes on the receive threads against {other.ThreadAllocatedBytes:N0}")
                 : Inv($"does NOT allocate less on the receive threads ({pp.ThreadAllocatedBytes:N0} against {other.ThreadAllocatedBytes:N0})");
             double mb = pp.Delta.Bytes / Math.Max(pp.Seconds, 0.001) / 1e6, otherMb = other.Delta.Bytes / Math.Max(other.Seconds, 0.001) / 1e6;
-            string validated = mb >= otherMb * 1.1 ? Inv($"validated MB/s {mb:F1} against {otherMb:F1}")
+            string validated = mb >= otherMb * 1.1 ? Inv($"ahead on validated MB/s ({mb:F1} against {otherMb:F1})")
                 : mb > otherMb * 0.9 ? Inv($"level on validated MB/s ({mb:F1} against {otherMb:F1})")
                 : Inv($"NOT ahead on validated MB/s ({mb:F1} against {otherMb:F1})");
             behind |= mb <= otherMb * 0.9;
