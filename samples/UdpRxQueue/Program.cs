@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
+using System.Linq;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
@@ -215,14 +216,21 @@ internal static class Program
         json.WriteNumber("p999LatencyUs", r.P999Us);
     }
 
-    /// <summary>One receiver with one transport and one kind of buffers: warm-up, then the measured receive phase.</summary>
+    /// <summary>
+    /// One receiver with one transport and one kind of buffers: warm-up, then the measured receive phase. With the
+    /// in-process sender the warm-up is the first <see cref="Options.WarmupMs"/> of traffic on the measured socket,
+    /// not counted. Without it the port is public and traffic may arrive the moment it is bound, so the receiver is
+    /// warmed before the socket is bound (<see cref="WarmUp{TBuffers}"/>) and every datagram from the bind on counts.
+    /// </summary>
     private static RxResult Run<TBuffers>(TBuffers buffers, Transport transport, Options options, double seconds, RxQueue? queue, TextWriter log,
                                           CancellationToken cancel)
         where TBuffers : struct, IRxBuffers
     {
-        using var socket = new Socket(options.Listen.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-        socket.ReceiveBufferSize = 8 << 20;
-        socket.Bind(options.Listen);
+        if (!options.Sender)
+        {
+            WarmUp(buffers, transport, options, queue, cancel);
+        }
+        using Socket socket = BindReceiveSocket(options.Listen, options.ReceiveBufferBytes, out int receiveBuffer, out bool capped);
         var bound = (IPEndPoint)socket.LocalEndPoint!;
         var target = new IPEndPoint(
             bound.Address.Equals(IPAddress.Any) ? IPAddress.Loopback
@@ -237,12 +245,23 @@ internal static class Program
         sender?.Start();
         if (!options.Sender)
         {
-            log.WriteLine($"listening on {bound} ({buffers.Name}){(double.IsInfinity(seconds) ? ", Ctrl+C to stop" : "")}");
+            log.WriteLine($"listening on {bound} ({buffers.Name}, socket buffer {receiveBuffer / 1024:N0} KiB, warm-up {Name(options.WarmUp)})" +
+                          $"{(double.IsInfinity(seconds) ? ", Ctrl+C to stop" : "")}");
+            if (capped)
+            {
+                // What the buffer holds is what survives the receive thread's time off the CPU: at 300 Mbit/s a
+                // capped default buffer lasts a few milliseconds.
+                log.WriteLine($"note: the kernel capped the socket buffer at {receiveBuffer / 1024:N0} KiB (net.core.rmem_max); bursts beyond it " +
+                              $"are dropped. Raise it: sysctl -w net.core.rmem_max={options.ReceiveBufferBytes}");
+            }
         }
-
-        cancel.WaitHandle.WaitOne(options.WarmupMs);
+        else
+        {
+            cancel.WaitHandle.WaitOne(options.WarmupMs);
+        }
         receiver.BeginMeasuring();
-        RxSnapshot start = receiver.Counters.Snapshot();
+        // Without the sender nothing is excluded: counting starts from zero, at the bind.
+        RxSnapshot start = options.Sender ? receiver.Counters.Snapshot() : default;
         PagePoolStats poolStart = queue?.GetPageStats() ?? default;
         int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
         long allocated = GC.GetTotalAllocatedBytes(precise: true);
@@ -292,6 +311,94 @@ internal static class Program
         };
     }
 
+    /// <summary>
+    /// Makes the receiver warm before its port exists, so the first datagrams of external traffic are not lost to
+    /// start-up. <see cref="WarmUpMode.Pages"/>: every page of the pool is created now (a page created while
+    /// traffic flows costs the receive thread a slab allocation and <c>OnPageCreated</c>).
+    /// <see cref="WarmUpMode.Loop"/>: the pages, then the same receiver (same transport, same buffers, same code)
+    /// runs against the in-process sender on a private loopback socket for <see cref="Options.WarmupMs"/>, so the
+    /// receive and processing paths have been compiled by the optimizing JIT before the public socket is bound.
+    /// </summary>
+    private static void WarmUp<TBuffers>(TBuffers buffers, Transport transport, Options options, RxQueue? queue, CancellationToken cancel)
+        where TBuffers : struct, IRxBuffers
+    {
+        if (options.WarmUp == WarmUpMode.None)
+        {
+            return;
+        }
+        if (queue is not null)
+        {
+            // The receive thread has not started: this thread is the pool's only caller, its owner context for now.
+            var pages = new Page[RxQueue.PoolSize];
+            int n = queue.AllocPages(pages);
+            for (int i = 0; i < n; i++)
+            {
+                queue.RecyclePageDirect(pages[i]);
+            }
+        }
+        if (options.WarmUp != WarmUpMode.Loop)
+        {
+            return;
+        }
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var receiver = new UdpReceiver<TBuffers>(socket, transport, transport == Transport.IoUring ? queue : null, buffers, RingCapacity, cancel)
+        {
+            CoalesceMicroseconds = options.CoalesceMicroseconds,
+        };
+        using (var sender = new Sender((IPEndPoint)socket.LocalEndPoint!, Datagram.DefaultSize))
+        {
+            receiver.Start();
+            sender.Start();
+            cancel.WaitHandle.WaitOne(options.WarmupMs);
+        }
+        receiver.Stop();
+    }
+
+    /// <summary>
+    /// A UDP socket bound to <paramref name="listen"/> with a receive buffer of about <paramref name="bytes"/>: it holds
+    /// what arrives while the receive thread is off the CPU. The kernel caps SO_RCVBUF at net.core.rmem_max;
+    /// SO_RCVBUFFORCE passes the cap where the process may (CAP_NET_ADMIN), and is simply refused elsewhere.
+    /// </summary>
+    private static Socket BindReceiveSocket(IPEndPoint listen, int bytes, out int effective, out bool capped)
+    {
+        var socket = new Socket(listen.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        try
+        {
+            socket.ReceiveBufferSize = bytes;
+            // Linux reports twice the size asked for (the other half is its bookkeeping): less means it was capped.
+            long expected = OperatingSystem.IsLinux() ? 2L * bytes : bytes;
+            if (OperatingSystem.IsLinux() && socket.ReceiveBufferSize < expected)
+            {
+                const int SOL_SOCKET = 1, SO_RCVBUFFORCE = 33;
+                try
+                {
+                    socket.SetRawSocketOption(SOL_SOCKET, SO_RCVBUFFORCE, BitConverter.GetBytes(bytes));
+                }
+                catch (SocketException)
+                {
+                    // Not permitted here: the capped size stands.
+                }
+            }
+            effective = socket.ReceiveBufferSize;
+            capped = effective < expected;
+            socket.Bind(listen);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    private static string Name(WarmUpMode mode) => mode switch
+    {
+        WarmUpMode.Loop => "loop",
+        WarmUpMode.Pages => "pages",
+        _ => "none",
+    };
+
     private static void PrintLive(TextWriter log, long nowMs, RxSnapshot delta, double seconds, PagePoolStats pool, PagePoolStats previous)
     {
         seconds = Math.Max(seconds, 0.001);
@@ -306,18 +413,93 @@ internal static class Program
     private static void PrintTable(TextWriter log, List<RxResult> results, long pagesInUse, PagePoolStats stats, long pagesCreated)
     {
         log.WriteLine();
-        log.WriteLine("| buffers                | packets/s  | MB/s    | allocated (rx+proc threads) | allocated (process) | gen0 | gen1 | gen2 | invalid | queue drops |");
-        log.WriteLine("|------------------------|-----------:|--------:|----------------------------:|--------------------:|-----:|-----:|-----:|--------:|------------:|");
+        log.WriteLine("| buffers                | transport | packets/s  | MB/s    | allocated (rx+proc threads) | allocated (process) | gen0 | gen1 | gen2 | invalid | queue drops | drop % |");
+        log.WriteLine("|------------------------|-----------|-----------:|--------:|----------------------------:|--------------------:|-----:|-----:|-----:|--------:|------------:|-------:|");
         foreach (RxResult r in results)
         {
             double s = Math.Max(r.Seconds, 0.001);
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Buffers,-22} | {r.Delta.Received / s,10:N0} | {r.Delta.Bytes / s / 1e6,7:F1} | {r.ThreadAllocatedBytes,27:N0} | " +
-                $"{r.ProcessAllocatedBytes,19:N0} | {r.Gen0,4} | {r.Gen1,4} | {r.Gen2,4} | {r.Delta.Invalid,7:N0} | {r.Delta.DroppedQueueFull,11:N0} |"));
+                $"| {r.Buffers,-22} | {r.Transport,-9} | {r.Delta.Received / s,10:N0} | {r.Delta.Bytes / s / 1e6,7:F1} | {r.ThreadAllocatedBytes,27:N0} | " +
+                $"{r.ProcessAllocatedBytes,19:N0} | {r.Gen0,4} | {r.Gen1,4} | {r.Gen2,4} | {r.Delta.Invalid,7:N0} | {r.Delta.DroppedQueueFull,11:N0} | " +
+                $"{DropPercent(r),6:F1} |"));
+        }
+        log.WriteLine();
+        log.WriteLine(ColumnLegend);
+        if (results.Count > 1 && results[0].Buffers == "PagePool")
+        {
+            log.WriteLine();
+            foreach (string line in Verdict(results))
+            {
+                log.WriteLine(line);
+            }
         }
         log.WriteLine();
         log.WriteLine($"PagePool: pages in use after stop {pagesInUse}, pages created {pagesCreated}, {stats}");
     }
+
+    private static double DropPercent(RxResult r) => r.Delta.Received == 0 ? 0 : 100.0 * r.Delta.DroppedQueueFull / r.Delta.Received;
+
+    /// <summary>What each column of the summary table counts (printed under it; the README repeats it).</summary>
+    internal const string ColumnLegend =
+        "Columns (the measured window: after the warm-up with the in-process sender, from the bind on without it):\n" +
+        "  packets/s    datagrams the receive thread took from the kernel per second, dropped ones included\n" +
+        "  MB/s         payload of the datagrams that reached the processing thread and passed validation\n" +
+        "  allocated    bytes allocated by the receive and processing threads / by the whole process (sender and\n" +
+        "               live line included); gen0-2: garbage collections in the window\n" +
+        "  invalid      datagrams not in the sender's format (external traffic is all invalid: counted, not checked)\n" +
+        "  queue drops  datagrams received but dropped because the processing thread was behind (its 512-slot ring\n" +
+        "               was full); the buffer went straight back. A count, not a rate: a receiver that takes more\n" +
+        "               packets fills the ring more often, so compare drop % (queue drops / packets received)";
+
+    /// <summary>
+    /// PagePool's row against each other row, in words: ahead, level, or not ahead. Packets/s with the sender in the
+    /// same process depends on how the scheduler shares the cores between sender, receiver and processor at least as
+    /// much as on the buffers, so a loss there is said plainly, not hidden behind the allocation columns.
+    /// </summary>
+    private static IEnumerable<string> Verdict(List<RxResult> results)
+    {
+        RxResult pp = results[0];
+        double ppRate = Rate(pp);
+        bool behind = false;
+        foreach (RxResult other in results.Skip(1))
+        {
+            double rate = Rate(other);
+            double ratio = rate == 0 ? double.PositiveInfinity : ppRate / rate;
+            behind |= ratio <= 0.9;
+            string speed = ratio >= 1.1 ? Inv($"ahead on packets/s ({ratio:F1}x)")
+                : ratio > 0.9 ? Inv($"level on packets/s ({ratio:F2}x, within this demo's run-to-run noise)")
+                : Inv($"NOT ahead on packets/s ({ratio:F2}x: {ppRate:N0} against {rate:N0})");
+            string memory = pp.ThreadAllocatedBytes < other.ThreadAllocatedBytes
+                ? Inv($"allocates {pp.ThreadAllocatedBytes:N0} bytes on the receive threads against {other.ThreadAllocatedBytes:N0}")
+                : Inv($"does NOT allocate less on the receive threads ({pp.ThreadAllocatedBytes:N0} against {other.ThreadAllocatedBytes:N0})");
+            double mb = pp.Delta.Bytes / Math.Max(pp.Seconds, 0.001) / 1e6, otherMb = other.Delta.Bytes / Math.Max(other.Seconds, 0.001) / 1e6;
+            string validated = mb >= otherMb * 1.1 ? Inv($"ahead on validated MB/s ({mb:F1} against {otherMb:F1})")
+                : mb > otherMb * 0.9 ? Inv($"level on validated MB/s ({mb:F1} against {otherMb:F1})")
+                : Inv($"NOT ahead on validated MB/s ({mb:F1} against {otherMb:F1})");
+            behind |= mb <= otherMb * 0.9;
+            int gcs = other.Gen0 + other.Gen1 + other.Gen2, ppGcs = pp.Gen0 + pp.Gen1 + pp.Gen2;
+            string gc = ppGcs < gcs ? Inv($"{ppGcs} collections against {gcs}") : Inv($"no fewer collections ({ppGcs} against {gcs})");
+            string drops = DropPercent(pp) <= DropPercent(other)
+                ? Inv($"drop % {DropPercent(pp):F1} against {DropPercent(other):F1}")
+                : Inv($"drops MORE ({DropPercent(pp):F1}% against {DropPercent(other):F1}%)");
+            yield return Inv($"PagePool vs {other.Buffers}: {speed}; {validated}; {memory}; {gc}; {drops}.");
+        }
+        if (behind)
+        {
+            yield return "Where PagePool is not ahead on packets/s or MB/s: the sender runs in this process and shares the cores with the " +
+                         "receive and processing threads, so those columns measure how the scheduler shares them as much as the " +
+                         "buffers. The allocation and GC columns do not depend on it.";
+        }
+        if (pp.Transport != results[1].Transport)
+        {
+            yield return $"Note: the PagePool row received with {pp.Transport}, the others with {results[1].Transport} (arrays are not " +
+                         "posted to an io_uring buffer ring here); --transport recvmmsg gives every row the same transport.";
+        }
+    }
+
+    private static double Rate(RxResult r) => r.Delta.Received / Math.Max(r.Seconds, 0.001);
+
+    private static string Inv(FormattableString text) => FormattableString.Invariant(text);
 
     private static void WriteJson(RxResult r, long pagesInUse, PagePoolStats stats)
     {
@@ -371,12 +553,26 @@ internal sealed record RxResult(string Buffers, double Seconds, RxSnapshot Delta
     public long RingEmpty { get; init; }
 }
 
+/// <summary>How a <c>--no-sender</c> receiver is warmed before its port is bound.</summary>
+internal enum WarmUpMode
+{
+    /// <summary>Create every page, then run the receiver on a private socket with the in-process sender (the default).</summary>
+    Loop,
+
+    /// <summary>Create every page of the pool.</summary>
+    Pages,
+
+    /// <summary>Bind at once: pages are created, and code compiled, as the first traffic arrives.</summary>
+    None,
+}
+
 /// <summary>Command line.</summary>
 internal sealed class Options
 {
     public const string Usage =
         "usage: UdpRxQueue [--listen HOST:PORT] [--seconds N] [--no-sender] [--json] [--compare | --no-compare] [--size BYTES]\n" +
-        "                  [--transport io_uring|recvmmsg|socket] [--compare-transports]\n" +
+        "                  [--transport io_uring|recvmmsg|socket] [--compare-transports] [--coalesce-us N]\n" +
+        "                  [--warm-up loop|pages|none] [--rcvbuf BYTES]\n" +
         "  no arguments: ~10 s demo on loopback (PagePool with live lines, then ArrayPool and new byte[])\n" +
         "  --transport  io_uring (default where the kernel allows it, else recvmmsg, with a note), recvmmsg, or socket\n" +
         "               (Socket.ReceiveFrom into ArrayPool<byte>.Shared arrays)\n" +
@@ -386,7 +582,11 @@ internal sealed class Options
         "               (default 50; 0 wakes on the first datagram; needs Linux 6.12, ignored before)\n" +
         "  --listen     address to receive on (default 127.0.0.1:0, an ephemeral port)\n" +
         "  --seconds    length of the receive phase (default 6 with the sender, until Ctrl+C without)\n" +
-        "  --no-sender  receive external traffic only\n" +
+        "  --no-sender  receive external traffic only; every datagram from the bind on is counted\n" +
+        "  --warm-up    before binding a --no-sender port: loop (default: create every page of the pool, then run\n" +
+        "               the receiver on a private loopback socket with the in-process sender), pages, or none\n" +
+        "  --rcvbuf     socket receive buffer in bytes (default 8388608; capped at net.core.rmem_max unless the\n" +
+        "               process may use SO_RCVBUFFORCE)\n" +
         "  --json       end with one JSON line: datagrams, bytes, pagesInUse, gen0Collections, allocatedBytes, stats\n" +
         "  --compare    also run ArrayPool and new byte[] receivers (default when no --seconds is given)\n" +
         "  --size       datagram size the sender uses (default 1400, at most the page size to be valid)";
@@ -403,6 +603,8 @@ internal sealed class Options
     public Transport? Transport { get; private set; }
     public bool CompareTransports { get; private set; }
     public int CoalesceMicroseconds { get; private set; } = 50;
+    public WarmUpMode WarmUp { get; private set; } = WarmUpMode.Loop;
+    public int ReceiveBufferBytes { get; private set; } = 8 << 20;
 
     public static Options Parse(string[] args)
     {
@@ -446,6 +648,22 @@ internal sealed class Options
                     string c = Value();
                     o.CoalesceMicroseconds = int.TryParse(c, NumberStyles.None, CultureInfo.InvariantCulture, out int us) && us <= 1_000_000
                         ? us : throw new ArgumentException($"--coalesce-us {c}: 0 to 1000000.");
+                    break;
+                case "--warm-up":
+                    string w = Value();
+                    o.WarmUp = w switch
+                    {
+                        "loop" => WarmUpMode.Loop,
+                        "pages" => WarmUpMode.Pages,
+                        "none" => WarmUpMode.None,
+                        _ => throw new ArgumentException($"--warm-up {w}: loop, pages or none."),
+                    };
+                    break;
+                case "--rcvbuf":
+                    string b = Value();
+                    o.ReceiveBufferBytes = int.TryParse(b, NumberStyles.None, CultureInfo.InvariantCulture, out int bytes)
+                                           && bytes >= 4096 && bytes <= 1 << 30
+                        ? bytes : throw new ArgumentException($"--rcvbuf {b}: 4096 to 1073741824.");
                     break;
                 case "--no-sender": o.Sender = false; break;
                 case "--json": o.Json = true; break;

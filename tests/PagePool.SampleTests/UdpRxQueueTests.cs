@@ -66,6 +66,51 @@ public sealed class UdpRxQueueTests
     }
 
     [Fact]
+    public async Task Without_the_sender_every_datagram_from_the_bind_on_counts()
+    {
+        // External traffic may start the moment the port is announced: none of it may fall into an uncounted
+        // warm-up window (the receiver is warmed before it binds).
+        using System.Diagnostics.Process process = SampleProcess.Start("UdpRxQueue",
+            "--listen", "127.0.0.1:0", "--no-sender", "--seconds", "3", "--json");
+        string? line;
+        do
+        {
+            line = await process.StandardError.ReadLineAsync();
+            Assert.NotNull(line);
+        }
+        while (!line!.StartsWith("listening on ", StringComparison.Ordinal));
+        string endpoint = line["listening on ".Length..line.IndexOf(' ', "listening on ".Length)];
+        Assert.True(System.Net.IPEndPoint.TryParse(endpoint, out System.Net.IPEndPoint? target), line);
+
+        const int Sent = 200;
+        using (var client = new System.Net.Sockets.UdpClient())
+        {
+            byte[] datagram = new byte[64];
+            for (int i = 0; i < Sent; i++)
+            {
+                client.Send(datagram, datagram.Length, target);
+            }
+        }
+        SampleProcess.Result result = await SampleProcess.CollectAsync(process, Timeout);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        JsonElement json = LastJsonLine(result);
+        Assert.Equal(Sent, json.GetProperty("datagrams").GetInt64());
+        Assert.Equal(Sent, json.GetProperty("invalidDatagrams").GetInt64()); // not the in-process sender's format
+        Assert.Equal(0, json.GetProperty("pagesInUse").GetInt64());
+    }
+
+    [Fact]
+    public async Task The_comparison_table_defines_its_columns_and_says_where_PagePool_stands()
+    {
+        SampleProcess.Result result = await SampleProcess.RunAsync("UdpRxQueue", Timeout, "--seconds", "1", "--compare");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("| buffers                | transport | packets/s", result.StandardOutput);
+        Assert.Contains("queue drops  datagrams received but dropped because the processing thread was behind", result.StandardOutput);
+        Assert.Matches(@"PagePool vs ArrayPool<byte>\.Shared: (ahead|level|NOT ahead) on packets/s", result.StandardOutput);
+        Assert.Matches(@"PagePool vs new byte\[\]: (ahead|level|NOT ahead) on packets/s", result.StandardOutput);
+    }
+
+    [Fact]
     public async Task Sigterm_ends_the_run_cleanly()
     {
         if (!OperatingSystem.IsLinux())
