@@ -10,4 +10,5 @@ internal static class DiagnosticIds
     public const string PageMayLeak = "PP1001";
     public const string RecycledTwice = "PP1003";
     public const string DirectRecycleOffOwner = "PP1004";
+    public const string PageLeaksOnException = "PP1006";
 }

@@ -32,47 +32,10 @@ namespace PagePool.Generators
 
         public void WriteLine() => _builder.Append('\n');
 
-        /// <summary>Marks a multi-line value placed in a raw-string hole: see <see cref="Hole"/>.</summary>
-        private const char HoleNewLine = '\u0001';
-
-        /// <summary>A hole value that removes its line when empty.</summary>
-        private const string EmptyHole = "\u0002";
-
-        /// <summary>
-        /// Prepares a (possibly multi-line, possibly empty) value for an interpolation hole that stands alone on its
-        /// line: every line of the value gets the hole line's indentation; an empty value removes the line.
-        /// </summary>
-        public static string Hole(string value) =>
-            value.Length == 0 ? EmptyHole : Expand(value).Replace('\n', HoleNewLine);
-
-        /// <summary>Resolves holes inside <paramref name="text"/> into plain lines, each hole line's indentation kept.</summary>
-        private static string Expand(string text)
-        {
-            StringBuilder builder = new StringBuilder(text.Length + 64);
-            foreach (string rawLine in text.Replace("\r\n", "\n").Split('\n'))
-            {
-                if (rawLine.Trim() == EmptyHole)
-                {
-                    continue;
-                }
-                string indent = rawLine.Substring(0, rawLine.Length - rawLine.TrimStart().Length);
-                string[] parts = rawLine.Split(HoleNewLine);
-                for (int i = 0; i < parts.Length; i++)
-                {
-                    if (builder.Length > 0)
-                    {
-                        builder.Append('\n');
-                    }
-                    builder.Append(i == 0 || parts[i].TrimStart().StartsWith("#", StringComparison.Ordinal) ? parts[i] : indent + parts[i]);
-                }
-            }
-            return builder.ToString();
-        }
-
         /// <summary>Writes one line or a block of lines, each indented; blank lines stay empty.</summary>
         public void WriteLine(string text)
         {
-            foreach (string line in Expand(text).Split('\n'))
+            foreach (string line in text.Replace("\r\n", "\n").Split('\n'))
             {
                 WriteSingleLine(line);
             }

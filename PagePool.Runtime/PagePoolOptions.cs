@@ -52,9 +52,15 @@ public sealed class PagePoolOptions
     public string Name { get; set; } = nameof(RuntimePagePool);
 
     /// <summary>Runs on the slow path when a page enters service (map it, register it with the kernel).</summary>
+    /// <remarks>If it throws, the page is not lent and not counted; its slot and memory wait for the next creation, which
+    /// runs the hook again, and the exception reaches the allocating caller unchanged (counted in
+    /// <see cref="PagePoolStats.AllocFailed"/>).</remarks>
     public Action<Page>? OnPageCreated { get; set; }
 
-    /// <summary>Runs when a page leaves service for good (unmap it).</summary>
+    /// <summary>Runs when a page leaves service for good (unmap it). Any thread may run it.</summary>
+    /// <remarks>If it throws, the page leaves service all the same (its slot can be created again; after a destroy its
+    /// memory is freed with its chunk), <see cref="PagePoolStats.ReleaseFailed"/> counts it, and the exception reaches the
+    /// caller whose call released the page (a recycle, or <c>DestroyPagePool</c> once every other page is released).</remarks>
     public Action<Page>? OnPageReleased { get; set; }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first setting out of range.</summary>

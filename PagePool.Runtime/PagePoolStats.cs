@@ -16,6 +16,8 @@ namespace PagePool;
 /// <param name="PagesInUse">Pages held outside the pool at the time of the snapshot.</param>
 /// <param name="PagesCreated">Pages that entered service (<c>OnPageCreated</c> ran for each), counting re-creations after release.</param>
 /// <param name="BytesReserved">Bytes of page memory the pool holds now (carved lazily, never more than PoolSize × PageSize plus alignment).</param>
+/// <param name="AllocFailed">Page creations that failed (the memory could not be had, or <c>OnPageCreated</c> threw): the page was not lent and not counted, its slot and memory wait for the next creation, and the exception went on to the caller.</param>
+/// <param name="ReleaseFailed">Releases whose <c>OnPageReleased</c> threw: the page left service all the same, and the first failure of the call went on to its caller.</param>
 /// <param name="MemoryKind">The memory kind in use: <see cref="PageMemoryKind.Native"/> when huge pages were asked for but are not available.</param>
 public readonly record struct PagePoolStats(
     long AllocFast,
@@ -30,4 +32,6 @@ public readonly record struct PagePoolStats(
     long PagesInUse,
     long PagesCreated,
     long BytesReserved,
-    PageMemoryKind MemoryKind);
+    PageMemoryKind MemoryKind,
+    long AllocFailed = 0,
+    long ReleaseFailed = 0);

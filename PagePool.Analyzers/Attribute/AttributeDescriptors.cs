@@ -6,12 +6,13 @@ namespace PagePool.Analyzers.Attribute;
 /// The diagnostics about a <c>[PagePool]</c> declaration itself (PP0001–PP0006). They are errors: the generator
 /// skips a declaration it cannot serve, so without them the user would see only "AllocPage does not exist".
 /// </summary>
+/// <remarks>
+/// No help link: the project has no public home yet, and a link to a page that does not exist is worse than none;
+/// each rule's page is <c>docs/diagnostics/{id}.md</c>.
+/// </remarks>
 internal static class AttributeDescriptors
 {
     private const string Category = "Usage";
-
-    /// <summary>The base of every diagnostic's help link; the page is <c>{id}.md</c>.</summary>
-    internal const string HelpLinkBase = "https://github.com/pagepool/pagepool/blob/main/docs/diagnostics/";
 
     internal const string NotPartialId = "PP0001";
     internal const string InvalidPageSizeId = "PP0002";
@@ -70,6 +71,5 @@ internal static class AttributeDescriptors
             Category,
             DiagnosticSeverity.Error,
             isEnabledByDefault: true,
-            description: description,
-            helpLinkUri: HelpLinkBase + id + ".md");
+            description: description);
 }

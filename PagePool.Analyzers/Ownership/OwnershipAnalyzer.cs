@@ -11,7 +11,8 @@ namespace PagePool.Analyzers.Ownership;
 
 /// <summary>
 /// Checks that every page taken from a pool goes back to it exactly once (PP1001–PP1003), that
-/// <c>RecyclePageDirect</c> runs in the owner context (PP1004) and that a page goes back to its own pool (PP1005);
+/// <c>RecyclePageDirect</c> runs in the owner context (PP1004), that a page goes back to its own pool (PP1005) and
+/// that no call that may throw loses a page on its way out of the method (PP1006);
 /// with the same engine, that arrays rented from an <c>ArrayPool&lt;T&gt;</c> are returned exactly once
 /// (PP1101–PP1103, off by default).
 /// </summary>
@@ -53,6 +54,7 @@ public sealed class OwnershipAnalyzer : DiagnosticAnalyzer
         OwnershipDescriptors.PageRecycledTwice,
         OwnershipDescriptors.RecycleDirectOffOwner,
         OwnershipDescriptors.PageRecycledToOtherPool,
+        OwnershipDescriptors.PageLeaksOnException,
         OwnershipDescriptors.ArrayMayLeak,
         OwnershipDescriptors.ArrayUsedAfterReturn,
         OwnershipDescriptors.ArrayReturnedTwice);
@@ -540,15 +542,22 @@ public sealed class OwnershipAnalyzer : DiagnosticAnalyzer
 internal sealed class OwnershipReporter
 {
     private readonly Action<Diagnostic> _report;
-    private readonly HashSet<(string Id, Location Location)> _reported = new();
+    private readonly HashSet<(string Id, Location Location, int Subject)> _reported = new();
 
     public OwnershipReporter(Action<Diagnostic> report) => _report = report;
 
-    public void Report(DiagnosticDescriptor descriptor, Location location, string message)
+    public void Report(DiagnosticDescriptor descriptor, Location location, string message) =>
+        Report(descriptor, location, message, subject: -1, properties: null);
+
+    /// <summary>
+    /// Reports once per rule, location and <paramref name="subject"/> (PP1006 names each page a call may leak
+    /// at the same call).
+    /// </summary>
+    public void Report(DiagnosticDescriptor descriptor, Location location, string message, int subject, ImmutableDictionary<string, string?>? properties)
     {
-        if (_reported.Add((descriptor.Id, location)))
+        if (_reported.Add((descriptor.Id, location, subject)))
         {
-            _report(Diagnostic.Create(descriptor, location, message));
+            _report(Diagnostic.Create(descriptor, location, properties, message));
         }
     }
 }

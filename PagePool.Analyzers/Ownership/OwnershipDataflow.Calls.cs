@@ -144,7 +144,7 @@ internal sealed partial class OwnershipDataflow
             : ReleaseKind.HandedOn;
         if (kind == ReleaseKind.HandedOn)
         {
-            MayThrow(state, call);
+            MayThrow(state, call, method, consumed, escaped, kept);
         }
 
         if (consumed is not null)
@@ -355,12 +355,15 @@ internal sealed partial class OwnershipDataflow
                     message = $"{(isPage ? "Page" : "Array")} '{name}' is {Describe(kind)} after it was already {Describe(resource.ReleaseKind)} at line {resource.ReleaseLine}";
                 }
 
+                message += WhenThrown(resource.Note);
+
                 _reporter.Report(
                     isPage ? OwnershipDescriptors.PageRecycledTwice : OwnershipDescriptors.ArrayReturnedTwice,
                     at.Syntax.GetLocation(),
                     message);
             }
 
+            _handedOnSites.Add(id / 2);
             if ((resource.Flags & Own.Released) == 0)
             {
                 resource.ReleaseLine = line;

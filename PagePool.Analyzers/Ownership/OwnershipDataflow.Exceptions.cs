@@ -60,19 +60,156 @@ internal sealed partial class OwnershipDataflow
         }
     }
 
-    /// <summary>A point where an exception may be thrown: its state before the call's effects goes to the handlers.</summary>
-    private void MayThrow(OwnershipState state, IOperation operation)
+    /// <summary>
+    /// A point where an exception may be thrown (a call or an await): the state before the call's effects goes to
+    /// the handlers. Inside a <c>try</c> the author wrote, everything tracked follows the exception; elsewhere only
+    /// pages do (PP1006: a rented array is taken back by the GC, a page is lost to its pool for good). What the call
+    /// itself takes (<paramref name="consumed"/>: an [Owned] argument; <paramref name="escaped"/>: a value it
+    /// stores; <paramref name="kept"/>: a value the wrapper it returns keeps) is the callee's to give back if it
+    /// throws. <paramref name="method"/> is null for an await.
+    /// </summary>
+    private void MayThrow(
+        OwnershipState state,
+        IOperation operation,
+        IMethodSymbol? method,
+        List<(IArgumentOperation Argument, ResourceSet Value)>? consumed,
+        List<ResourceSet>? escaped,
+        ResourceSet kept)
     {
-        if (_currentBlock is null || !_blockInTry[_currentBlock.Ordinal])
+        // Cheapest first: most calls run while no page is held, outside any try.
+        var written = _currentBlock is not null && _blockInTry[_currentBlock.Ordinal];
+        if ((!written && !HoldsPage(state, handedOn: null)) || (method is not null && !MayThrow(operation, method)))
         {
             return;
         }
 
-        var copy = state.Clone();
-        PropagateException(copy, _currentBlock.EnclosingRegion, _currentContext, explicitThrow: false, LineOf(operation));
+        var handedOn = HandedOnBy(consumed, escaped, kept);
+        if (!written && handedOn is not null && !HoldsPage(state, handedOn))
+        {
+            return;
+        }
+
+        if (written || (_currentBlock is not null && _blockInAnyTry[_currentBlock.Ordinal]))
+        {
+            var copy = state.Clone();
+            var resources = copy.Resources;
+            for (var position = 0; position < resources.End; position++)
+            {
+                var id = resources.IdAt(position);
+                var resource = resources.ValueAt(position);
+                if (id != ResourceMap.Removed
+                    && (resource.Flags & Own.Held) != 0
+                    && ((handedOn?.Contains(id) ?? false) || (!written && _sites[id / 2].Kind != ResourceKind.Page)))
+                {
+                    resource.Flags = (resource.Flags & ~Own.Held) | Own.Borrowed;
+                    resources.SetAt(position, resource);
+                }
+            }
+
+            PropagateException(copy, _currentBlock!.EnclosingRegion, _currentContext, explicitThrow: false, LineOf(operation), operation);
+            return;
+        }
+
+        // No try between the call and the method's exit: the pages held here leave with the exception.
+        var held = state.Resources;
+        for (var position = 0; position < held.End; position++)
+        {
+            var id = held.IdAt(position);
+            var resource = held.ValueAt(position);
+            if (id != ResourceMap.Removed
+                && (resource.Flags & Own.Held) != 0
+                && _sites[id / 2].Kind == ResourceKind.Page
+                && !(handedOn?.Contains(id) ?? false))
+            {
+                ReportThrowLeak(id, operation);
+            }
+        }
     }
 
-    private void PropagateException(OwnershipState state, ControlFlowRegion? start, int context, bool explicitThrow, int line)
+    private bool HoldsPage(OwnershipState state, ResourceSet? handedOn)
+    {
+        var resources = state.Resources;
+        for (var position = 0; position < resources.End; position++)
+        {
+            var id = resources.IdAt(position);
+            if (id != ResourceMap.Removed
+                && (resources.ValueAt(position).Flags & Own.Held) != 0
+                && _sites[id / 2].Kind == ResourceKind.Page
+                && !(handedOn?.Contains(id) ?? false))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static ResourceSet? HandedOnBy(List<(IArgumentOperation Argument, ResourceSet Value)>? consumed, List<ResourceSet>? escaped, ResourceSet kept)
+    {
+        if (consumed is null && escaped is null && kept.IsEmpty)
+        {
+            return null;
+        }
+
+        var result = kept;
+        foreach (var (_, value) in consumed ?? new List<(IArgumentOperation, ResourceSet)>())
+        {
+            result = result.Union(value);
+        }
+
+        foreach (var value in escaped ?? new List<ResourceSet>())
+        {
+            result = result.Union(value);
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Whether this call makes an exception path (see <see cref="OwnershipTypes.MayThrow"/>): not a call the compiler
+    /// wrote (a foreach's <c>MoveNext</c>, a using's <c>Dispose</c>), nor the call an <c>await</c> awaits (the await
+    /// is the exception point, once).
+    /// </summary>
+    private bool MayThrow(IOperation call, IMethodSymbol method)
+    {
+        if (call.IsImplicit || IsAwaited(call))
+        {
+            return false;
+        }
+
+        return _types.MayThrow(method);
+    }
+
+    /// <summary>The call an <c>await</c> awaits, directly or through <c>ConfigureAwait</c>, or that <c>ConfigureAwait</c> itself.</summary>
+    private static bool IsAwaited(IOperation call)
+    {
+        var parent = SkipConversionsUp(call.Parent);
+        if (parent is IInvocationOperation { TargetMethod.Name: "ConfigureAwait" } configure
+            && configure.Instance is { } instance
+            && ReferenceEquals(Strip(instance), call))
+        {
+            parent = SkipConversionsUp(configure.Parent);
+        }
+
+        return parent is IAwaitOperation;
+
+        static IOperation? SkipConversionsUp(IOperation? operation)
+        {
+            while (operation is IConversionOperation or IParenthesizedOperation)
+            {
+                operation = operation.Parent;
+            }
+
+            return operation;
+        }
+    }
+
+    /// <summary>
+    /// Takes an exception from <paramref name="start"/> outward: into each handler that may catch it, through each
+    /// finally; at the method's exit, what it still holds leaks. <paramref name="thrower"/> is the call that threw
+    /// (null for a <c>throw</c>): a page it leaks is PP1006's.
+    /// </summary>
+    private void PropagateException(OwnershipState state, ControlFlowRegion? start, int context, bool explicitThrow, int line, IOperation? thrower = null)
     {
         var noted = false;
         for (var region = start; region is not null; region = region.EnclosingRegion)
@@ -84,9 +221,10 @@ internal sealed partial class OwnershipDataflow
                 for (var position = 0; position < resources.End; position++)
                 {
                     var resource = resources.ValueAt(position);
-                    if (resources.IdAt(position) != ResourceMap.Removed && (resource.Flags & Own.Held) != 0)
+                    // Released ones too: a second release on the exception's path says which call threw.
+                    if (resources.IdAt(position) != ResourceMap.Removed && (resource.Flags & (Own.Held | Own.Released)) != 0)
                     {
-                        resource.Note = PathNote.Push(resource.Note, isException: true, line, sense: true);
+                        resource.Note = PathNote.Push(resource.Note, isException: true, line, sense: true, thrower);
                         resources.SetAt(position, resource);
                     }
                 }
@@ -95,7 +233,7 @@ internal sealed partial class OwnershipDataflow
             switch (region.Kind)
             {
                 case ControlFlowRegionKind.Root:
-                    if (explicitThrow)
+                    if (explicitThrow || thrower is not null)
                     {
                         CheckExit(state, exceptional: true, line);
                     }

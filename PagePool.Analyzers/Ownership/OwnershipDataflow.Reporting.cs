@@ -93,21 +93,14 @@ internal sealed partial class OwnershipDataflow
 
         var site = _sites[id / 2];
         var isPage = site.Kind == ResourceKind.Page;
-        var verb = isPage ? "recycled" : "returned to the pool";
-        string subject;
-        if (site.IsParameter)
+        if (isPage && reason == LeakReason.ExceptionExit && ExceptionOrigin(resource.Note) is { Call: { } call })
         {
-            subject = $"[Owned] parameter '{site.Name}'";
-        }
-        else if (site.Name is not null)
-        {
-            subject = isPage ? $"Page '{site.Name}'" : $"Array '{site.Name}'";
-        }
-        else
-        {
-            subject = isPage ? $"The page returned by '{site.Origin}'" : $"The array rented by '{site.Origin}'";
+            ReportThrowLeak(id, call);
+            return;
         }
 
+        var verb = isPage ? "recycled" : "returned to the pool";
+        var subject = Subject(site);
         string message;
         var note = resource.Note;
         if (reason == LeakReason.Statement && site.Name is null)
@@ -130,11 +123,11 @@ internal sealed partial class OwnershipDataflow
                 ? $"{subject} is not {verb} when the exception thrown at line {line} leaves the method"
                 : $"{subject} is not {verb} when an exception leaves the method";
         }
-        else if (note is not null)
+        else if (note is not null && _handedOnSites.Contains(id / 2))
         {
             message = $"{subject} is not {verb} when the condition at line {note.Line} is {(note.Sense ? "true" : "false")}";
         }
-        else if ((resource.Flags & (Own.Released | Own.Borrowed)) != 0)
+        else if ((resource.Flags & (Own.Released | Own.Borrowed)) != 0 || _handedOnSites.Contains(id / 2))
         {
             message = $"{subject} is not {verb} on every path";
         }
@@ -145,6 +138,99 @@ internal sealed partial class OwnershipDataflow
 
         var descriptor = isPage ? OwnershipDescriptors.PageMayLeak : OwnershipDescriptors.ArrayMayLeak;
         _reporter.Report(descriptor, site.Location, message);
+    }
+
+    private static string Subject(Site site)
+    {
+        var isPage = site.Kind == ResourceKind.Page;
+        if (site.IsParameter)
+        {
+            return $"[Owned] parameter '{site.Name}'";
+        }
+
+        if (site.Name is not null)
+        {
+            return isPage ? $"Page '{site.Name}'" : $"Array '{site.Name}'";
+        }
+
+        return isPage ? $"The page returned by '{site.Origin}'" : $"The array rented by '{site.Origin}'";
+    }
+
+    /// <summary>The exception a path note says the path is leaving with: its latest exception step.</summary>
+    private static PathNote? ExceptionOrigin(PathNote? note)
+    {
+        for (; note is not null; note = note.Next)
+        {
+            if (note.IsException)
+            {
+                return note;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>" when 'Rent' at line 17 throws" where the path is a call's exception; empty otherwise.</summary>
+    private static string WhenThrown(PathNote? note) =>
+        ExceptionOrigin(note) is { Call: { } call } origin ? $" when '{CallName(call)}' at line {origin.Line} throws" : string.Empty;
+
+    /// <summary>PP1006: a page held at a call that may throw, which nothing recycles when it does.</summary>
+    private void ReportThrowLeak(int id, IOperation call)
+    {
+        if (!_reporting)
+        {
+            _wouldReport = true;
+            return;
+        }
+
+        var site = _sites[id / 2];
+        var properties = site.Name is not null && !site.IsParameter
+            ? ImmutableDictionary<string, string?>.Empty.Add(PageProperty, site.Name)
+            : ImmutableDictionary<string, string?>.Empty;
+        _reporter.Report(
+            OwnershipDescriptors.PageLeaksOnException,
+            call.Syntax.GetLocation(),
+            $"{Subject(site)} leaks if '{CallName(call)}' throws: nothing recycles it on that path",
+            id / 2,
+            properties);
+    }
+
+    /// <summary>The diagnostic property that names the page's local, for the code fix.</summary>
+    internal const string PageProperty = "Page";
+
+    /// <summary>How a message names a call: as written (<c>socket.Receive</c>, <c>new Datagram</c>, <c>await stream.ReadAsync</c>).</summary>
+    private static string CallName(IOperation call)
+    {
+        var text = call.Syntax switch
+        {
+            InvocationExpressionSyntax invocation => invocation.Expression.ToString(),
+            BaseObjectCreationExpressionSyntax => "new " + (call.Type?.Name ?? "?"),
+            AwaitExpressionSyntax awaited => "await " + AwaitedName(awaited.Expression),
+            _ => call.Syntax.ToString(),
+        };
+
+        text = string.Join(" ", text.Split(new[] { ' ', '\t', '\r', '\n' }, StringSplitOptions.RemoveEmptyEntries));
+        return text.Length <= 60 ? text : text.Substring(0, 57) + "...";
+
+        static string AwaitedName(ExpressionSyntax expression)
+        {
+            while (true)
+            {
+                switch (expression)
+                {
+                    case ParenthesizedExpressionSyntax parenthesized:
+                        expression = parenthesized.Expression;
+                        continue;
+                    case InvocationExpressionSyntax { Expression: MemberAccessExpressionSyntax { Name.Identifier.ValueText: "ConfigureAwait" } access }:
+                        expression = access.Expression;
+                        continue;
+                    case InvocationExpressionSyntax invocation:
+                        return invocation.Expression.ToString();
+                    default:
+                        return expression.ToString();
+                }
+            }
+        }
     }
 
     // ---- evaluation ----

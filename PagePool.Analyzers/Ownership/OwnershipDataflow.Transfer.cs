@@ -31,6 +31,17 @@ internal sealed partial class OwnershipDataflow
 
             case IFlowCaptureOperation capture:
             {
+                if (Strip(capture.Value) is ILocalReferenceOperation or IParameterReferenceOperation)
+                {
+                    // The graph captures a variable an assignment will write after evaluating its value
+                    // (b = c ? stackalloc byte[n] : rented): the write goes to that variable.
+                    _capturedVariables[capture.Id] = Strip(capture.Value) switch
+                    {
+                        ILocalReferenceOperation local => local.Local,
+                        var other => ((IParameterReferenceOperation)other).Parameter,
+                    };
+                }
+
                 var value = Eval(capture.Value, state, Mode.NoUse);
                 Assign(state, capture.Id, value, null);
                 NoteFreshCapture(capture);
@@ -110,7 +121,7 @@ internal sealed partial class OwnershipDataflow
 
             case IAwaitOperation awaitOperation:
                 Eval(awaitOperation.Operation, state, Mode.Use);
-                MayThrow(state, operation);
+                MayThrow(state, operation, method: null, consumed: null, escaped: null, kept: ResourceSet.Empty);
                 if (state.AwaitLine == 0)
                 {
                     // Not just for messages: whether an await ran is part of the state.
@@ -154,11 +165,16 @@ internal sealed partial class OwnershipDataflow
                 return ResourceSet.Empty;
 
             default:
-                // stackalloc initializers and other constructs without a public operation land here as None.
-                EvalChildren(operation, state, escape: operation.Kind == OperationKind.None);
+                // stackalloc initializers and other constructs without a public operation land here as None; the
+                // array a fixed statement pins is one of them, and pinning is a use, not a hand-on.
+                EvalChildren(operation, state, escape: operation.Kind == OperationKind.None && !IsPinned(operation));
                 return ResourceSet.Empty;
         }
     }
+
+    /// <summary>The initializer of a <c>fixed</c> statement's pointer.</summary>
+    private static bool IsPinned(IOperation operation) =>
+        operation.Syntax.Parent is EqualsValueClauseSyntax { Parent: VariableDeclaratorSyntax { Parent: VariableDeclarationSyntax { Parent: FixedStatementSyntax } } };
 
     private void EvalChildren(IOperation operation, OwnershipState state, bool escape)
     {
@@ -248,6 +264,7 @@ internal sealed partial class OwnershipDataflow
         {
             ILocalReferenceOperation local => local.Local,
             IParameterReferenceOperation parameter => parameter.Parameter,
+            IFlowCaptureReferenceOperation captured when _capturedVariables.TryGetValue(captured.Id, out var symbol) => symbol,
             _ => null,
         };
 
@@ -314,12 +331,13 @@ internal sealed partial class OwnershipDataflow
         return value;
     }
 
-    private static void Escape(OwnershipState state, ResourceSet value)
+    private void Escape(OwnershipState state, ResourceSet value)
     {
         foreach (var id in value.Ids)
         {
             if (state.Resources.TryGetValue(id, out var resource) && (resource.Flags & Own.Held) != 0)
             {
+                _handedOnSites.Add(id / 2);
                 resource.Flags = (resource.Flags & ~Own.Held) | Own.Borrowed;
                 state.Resources[id] = resource;
             }

@@ -19,6 +19,8 @@ namespace PagePool.Analyzers.Ownership;
 /// statements in order, so the first (undetailed) run of <see cref="Run"/> can be done on the tree with the same
 /// transfer functions: <see cref="Eval"/>, <see cref="Refine"/>, <see cref="CheckUnreferenced"/>,
 /// <see cref="CheckExit"/> and <see cref="OwnershipState.JoinWith"/>, and loops iterated to the same fixpoint.
+/// A call that may throw while a page is held (PP1006) fires there as in the graph: a walked method has no try, so
+/// nothing between the call and the method's exit recycles the page.
 /// </para>
 /// <para>
 /// Where paths meet matters, because leaving a scope is not the same before and after a join (a page one path left

@@ -13,7 +13,8 @@ namespace PagePool.Analyzers.Ownership;
 /// <summary>
 /// The ownership dataflow over one control-flow graph (a method, a local function or a lambda): a forward
 /// may-analysis to a fixpoint, path-sensitive through <c>finally</c> (each entry into a finally region is analysed
-/// with its own continuation), with exception edges from calls inside <c>try</c> and from every <c>throw</c>.
+/// with its own continuation), with exception edges from every <c>throw</c> and from calls that may throw: for
+/// everything tracked inside a <c>try</c> the author wrote, and for pages everywhere (PP1006).
 /// Diagnostics are reported in one last pass over the converged states, so intermediate states never leak out.
 /// </summary>
 /// <remarks>
@@ -44,10 +45,15 @@ internal sealed partial class OwnershipDataflow
     private readonly Dictionary<long, OwnershipState> _inStates = new();
     private readonly SortedSet<long> _worklist = new();
     private readonly bool[] _blockInTry;
+    private readonly bool[] _blockInAnyTry;
     private readonly Dictionary<ILocalSymbol, object?>? _localPoolInstances;
     private readonly Dictionary<IOperation, ResourceSet> _tryResults = new();
 
     private readonly HashSet<int> _reportedUses = new();
+    private readonly Dictionary<CaptureId, ISymbol> _capturedVariables = new();
+
+    /// <summary>The sites some path recycles, returns or hands on: a leak of any other is "never" recycled.</summary>
+    private readonly HashSet<int> _handedOnSites = new();
     private bool _reporting;
     private bool _wouldReport;
     private int _currentContext;
@@ -79,16 +85,24 @@ internal sealed partial class OwnershipDataflow
         {
             // The tree walk (OwnershipDataflow.TreeWalk.cs): no graph, no try regions.
             _blockInTry = Array.Empty<bool>();
+            _blockInAnyTry = Array.Empty<bool>();
             return;
         }
 
         _blockInTry = new bool[graph.Blocks.Length];
+        _blockInAnyTry = new bool[graph.Blocks.Length];
         foreach (var block in graph.Blocks)
         {
             // A lambda's graph links its root region to the enclosing graph's regions: stop at this graph's root.
             for (var region = block.EnclosingRegion; region is not null && region.Kind != ControlFlowRegionKind.Root; region = region.EnclosingRegion)
             {
-                if (region.Kind == ControlFlowRegionKind.Try && IsWrittenHandler(graph, region.EnclosingRegion))
+                if (region.Kind != ControlFlowRegionKind.Try)
+                {
+                    continue;
+                }
+
+                _blockInAnyTry[block.Ordinal] = true;
+                if (IsWrittenHandler(graph, region.EnclosingRegion))
                 {
                     _blockInTry[block.Ordinal] = true;
                     break;

@@ -8,13 +8,13 @@ namespace PagePool.Analyzers.Ownership;
 /// </summary>
 /// <remarks>
 /// Every message is composed by the analyzer (it names the variable and the path that goes wrong), so each
-/// format is a single placeholder.
+/// format is a single placeholder. No help link: the project has no public home yet, and a link to a page that
+/// does not exist is worse than none; each rule's page is <c>docs/diagnostics/{id}.md</c>.
 /// </remarks>
 internal static class OwnershipDescriptors
 {
     private const string Reliability = "Reliability";
     private const string Usage = "Usage";
-    private const string HelpBase = "https://github.com/pagepool/pagepool/blob/main/docs/diagnostics/";
 
     /// <summary>PP1001: on some path a page is neither recycled nor handed on.</summary>
     public static readonly DiagnosticDescriptor PageMayLeak = new(
@@ -24,8 +24,7 @@ internal static class OwnershipDescriptors
         Reliability,
         DiagnosticSeverity.Warning,
         isEnabledByDefault: true,
-        description: "A page taken from a pool must go back to it (or be handed on) on every path, exception paths included; otherwise the pool shrinks until allocation fails.",
-        helpLinkUri: HelpBase + "PP1001.md");
+        description: "A page taken from a pool must go back to it (or be handed on) on every path, exception paths included; otherwise the pool shrinks until allocation fails.");
 
     /// <summary>PP1002: a page is used after it was recycled or handed on.</summary>
     public static readonly DiagnosticDescriptor PageUsedAfterRecycle = new(
@@ -35,8 +34,7 @@ internal static class OwnershipDescriptors
         Reliability,
         DiagnosticSeverity.Warning,
         isEnabledByDefault: true,
-        description: "Once recycled (or handed on), a page may already belong to someone else: reading or writing it corrupts their data.",
-        helpLinkUri: HelpBase + "PP1002.md");
+        description: "Once recycled (or handed on), a page may already belong to someone else: reading or writing it corrupts their data.");
 
     /// <summary>PP1003: a page is recycled or handed on twice.</summary>
     public static readonly DiagnosticDescriptor PageRecycledTwice = new(
@@ -46,8 +44,7 @@ internal static class OwnershipDescriptors
         Reliability,
         DiagnosticSeverity.Warning,
         isEnabledByDefault: true,
-        description: "A page recycled twice would be handed out to two owners; the pool rejects the second recycle at run time.",
-        helpLinkUri: HelpBase + "PP1003.md");
+        description: "A page recycled twice would be handed out to two owners; the pool rejects the second recycle at run time.");
 
     /// <summary>PP1004: <c>RecyclePageDirect</c> where the owner context is not guaranteed.</summary>
     public static readonly DiagnosticDescriptor RecycleDirectOffOwner = new(
@@ -57,8 +54,7 @@ internal static class OwnershipDescriptors
         Usage,
         DiagnosticSeverity.Warning,
         isEnabledByDefault: true,
-        description: "RecyclePageDirect writes the owner's cache without synchronization: call it only from the owner context (the allocating loop). Use RecyclePage from callbacks, thread-pool work and after await.",
-        helpLinkUri: HelpBase + "PP1004.md");
+        description: "RecyclePageDirect writes the owner's cache without synchronization: call it only from the owner context (the allocating loop). Use RecyclePage from callbacks, thread-pool work and after await.");
 
     /// <summary>PP1005: a page recycled into another pool than the one it came from.</summary>
     public static readonly DiagnosticDescriptor PageRecycledToOtherPool = new(
@@ -68,8 +64,20 @@ internal static class OwnershipDescriptors
         Reliability,
         DiagnosticSeverity.Warning,
         isEnabledByDefault: true,
-        description: "A page must go back to the pool that allocated it; another pool rejects it at run time.",
-        helpLinkUri: HelpBase + "PP1005.md");
+        description: "A page must go back to the pool that allocated it; another pool rejects it at run time.");
+
+    /// <summary>
+    /// PP1006: a call that may throw runs while a page is held, and nothing recycles the page when it does. Info,
+    /// on by default: shown in the IDE, never an error under TreatWarningsAsErrors (see docs/diagnostics/PP1006.md).
+    /// </summary>
+    public static readonly DiagnosticDescriptor PageLeaksOnException = new(
+        "PP1006",
+        "A page leaks if a call throws",
+        messageFormat: "{0}",
+        Reliability,
+        DiagnosticSeverity.Info,
+        isEnabledByDefault: true,
+        description: "A page held across a call that may throw is lost to its pool for good when the call throws, unless a finally (or a catch that rethrows) recycles it; the pool is a hard cap, so each such exception shrinks it.");
 
     /// <summary>PP1101: an array rented from an <c>ArrayPool&lt;T&gt;</c> is not returned on some path.</summary>
     public static readonly DiagnosticDescriptor ArrayMayLeak = new(
@@ -79,8 +87,7 @@ internal static class OwnershipDescriptors
         Reliability,
         DiagnosticSeverity.Warning,
         isEnabledByDefault: false,
-        description: "An array rented from an ArrayPool should be returned on every path, exception paths included.",
-        helpLinkUri: HelpBase + "PP1101.md");
+        description: "An array rented from an ArrayPool should be returned on every path, exception paths included.");
 
     /// <summary>PP1102: a rented array is used after it was returned.</summary>
     public static readonly DiagnosticDescriptor ArrayUsedAfterReturn = new(
@@ -90,8 +97,7 @@ internal static class OwnershipDescriptors
         Reliability,
         DiagnosticSeverity.Warning,
         isEnabledByDefault: false,
-        description: "Once returned, the array may be rented by someone else: reading or writing it corrupts their data.",
-        helpLinkUri: HelpBase + "PP1102.md");
+        description: "Once returned, the array may be rented by someone else: reading or writing it corrupts their data.");
 
     /// <summary>PP1103: a rented array is returned twice.</summary>
     public static readonly DiagnosticDescriptor ArrayReturnedTwice = new(
@@ -101,6 +107,5 @@ internal static class OwnershipDescriptors
         Reliability,
         DiagnosticSeverity.Warning,
         isEnabledByDefault: false,
-        description: "ArrayPool does not detect a double return: the array is then handed to two renters at once.",
-        helpLinkUri: HelpBase + "PP1103.md");
+        description: "ArrayPool does not detect a double return: the array is then handed to two renters at once.");
 }

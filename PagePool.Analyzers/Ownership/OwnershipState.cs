@@ -37,8 +37,9 @@ internal sealed class PathNote
 {
     private const int MaxDepth = 6;
 
-    private PathNote(bool isException, int line, bool sense, PathNote? next, int depth)
+    private PathNote(bool isException, int line, bool sense, PathNote? next, int depth, IOperation? call = null)
     {
+        Call = call;
         IsException = isException;
         Line = line;
         Sense = sense;
@@ -48,6 +49,9 @@ internal sealed class PathNote
 
     public bool IsException { get; }
 
+    /// <summary>For an exception: the call that threw it (PP1006 reports there); null for a <c>throw</c>.</summary>
+    public IOperation? Call { get; }
+
     public int Line { get; }
 
     public bool Sense { get; }
@@ -56,14 +60,14 @@ internal sealed class PathNote
 
     public int Depth { get; }
 
-    public static PathNote Push(PathNote? head, bool isException, int line, bool sense)
+    public static PathNote Push(PathNote? head, bool isException, int line, bool sense, IOperation? call = null)
     {
         if (head is not null && head.Depth >= MaxDepth)
         {
             head = Truncate(head, MaxDepth - 1);
         }
 
-        return new PathNote(isException, line, sense, head, (head?.Depth ?? 0) + 1);
+        return new PathNote(isException, line, sense, head, (head?.Depth ?? 0) + 1, call);
     }
 
     private static PathNote? Truncate(PathNote? note, int depth)
@@ -74,7 +78,7 @@ internal sealed class PathNote
         }
 
         var rest = Truncate(note.Next, depth - 1);
-        return new PathNote(note.IsException, note.Line, note.Sense, rest, (rest?.Depth ?? 0) + 1);
+        return new PathNote(note.IsException, note.Line, note.Sense, rest, (rest?.Depth ?? 0) + 1, note.Call);
     }
 
     /// <summary>
@@ -740,7 +744,8 @@ internal sealed class OwnershipState
     {
         var joined = mine;
         joined.Flags = mine.Flags | theirs.Flags;
-        joined.Note = (mine.Flags & Own.Held) != 0
+        joined.Note = !hasTheirs ? mine.Note
+            : (mine.Flags & Own.Held) != 0
             ? ((theirs.Flags & Own.Held) != 0 ? PathNote.Merge(mine.Note, theirs.Note) : mine.Note)
             : theirs.Note;
         if (joined.ReleaseLine == 0)

@@ -28,8 +28,12 @@ internal sealed class OwnershipTypes
         INamedTypeSymbol? pagePoolAttribute,
         INamedTypeSymbol? runtimePool,
         INamedTypeSymbol? enumerable,
-        ImmutableArray<INamedTypeSymbol> offContextTypes)
+        ImmutableArray<INamedTypeSymbol> offContextTypes,
+        ImmutableArray<INamedTypeSymbol> nonThrowingTypes,
+        INamedTypeSymbol? exception)
     {
+        NonThrowingTypes = nonThrowingTypes;
+        Exception = exception;
         Page = page;
         Owned = owned;
         NotOwned = notOwned;
@@ -64,6 +68,15 @@ internal sealed class OwnershipTypes
     /// <summary>Types whose callbacks run on another thread (Task, Parallel, ThreadPool, Thread, timers...).</summary>
     public ImmutableArray<INamedTypeSymbol> OffContextTypes { get; }
 
+    /// <summary>
+    /// Types whose methods throw only on a bug in their arguments (an index or length out of range), as an array
+    /// index would: a call to them is no exception path for PP1006.
+    /// </summary>
+    public ImmutableArray<INamedTypeSymbol> NonThrowingTypes { get; }
+
+    /// <summary><c>System.Exception</c>: building one is no exception path.</summary>
+    public INamedTypeSymbol? Exception { get; }
+
     /// <summary>The locals and parameters each lambda or local function graph mentions (computed once per graph).</summary>
     public ConditionalWeakTable<ControlFlowGraph, ISymbol[]> ReferencedSymbolsCache { get; } = new();
 
@@ -87,6 +100,15 @@ internal sealed class OwnershipTypes
             }
         }
 
+        var nonThrowing = ImmutableArray.CreateBuilder<INamedTypeSymbol>();
+        foreach (var name in NonThrowingTypeNames)
+        {
+            if (compilation.GetTypeByMetadataName(name) is { } type)
+            {
+                nonThrowing.Add(type);
+            }
+        }
+
         var types = new OwnershipTypes(
             compilation.GetTypeByMetadataName("PagePool.Page"),
             compilation.GetTypeByMetadataName("PagePool.OwnedAttribute"),
@@ -95,10 +117,35 @@ internal sealed class OwnershipTypes
             compilation.GetTypeByMetadataName("PagePool.PagePoolAttribute"),
             compilation.GetTypeByMetadataName("PagePool.RuntimePagePool"),
             compilation.GetTypeByMetadataName("System.Collections.IEnumerable"),
-            offContext.ToImmutable());
+            offContext.ToImmutable(),
+            nonThrowing.ToImmutable(),
+            compilation.GetTypeByMetadataName("System.Exception"));
         types.Summaries = new OwnershipSummaries(compilation, types);
         return types;
     }
+
+    private static readonly string[] NonThrowingTypeNames =
+    {
+        "System.Span`1",
+        "System.ReadOnlySpan`1",
+        "System.Memory`1",
+        "System.ReadOnlyMemory`1",
+        "System.ArraySegment`1",
+        "System.MemoryExtensions",
+        "System.Math",
+        "System.MathF",
+        "System.Nullable`1",
+        "System.Threading.Interlocked",
+        "System.Threading.Volatile",
+        "System.Runtime.CompilerServices.Unsafe",
+        "System.Runtime.InteropServices.MemoryMarshal",
+        "System.Buffers.Binary.BinaryPrimitives",
+        "System.Numerics.BitOperations",
+        "System.Diagnostics.Debug",
+        // What an io_uring completion says about its page: accessors over the page's own bytes.
+        "PagePool.IoUring.UdpDatagram",
+        "PagePool.IoUring.IoCompletion",
+    };
 
     private static readonly string[] OffContextTypeNames =
     {
@@ -249,6 +296,78 @@ internal sealed class OwnershipTypes
                 {
                     return true;
                 }
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Whether a call to <paramref name="method"/> may throw for PP1006: user code, sockets, streams, delegates,
+    /// interfaces and constructors may; the pool's own API may not, except the allocations that throw when the pool
+    /// is exhausted (<c>AllocPage</c>, <c>AllocFragment</c>: a runtime condition, not a misuse); nor may the page's
+    /// members, <c>ArrayPool</c> other than <c>Rent</c>, span and memory helpers and the other <see cref="NonThrowingTypes"/>, methods of
+    /// primitive types and strings (except <c>Parse</c>), a compiler-declared constructor, or an exception's
+    /// constructor.
+    /// </summary>
+    public bool MayThrow(IMethodSymbol method)
+    {
+        var type = method.ContainingType;
+        if (type is null)
+        {
+            return true;
+        }
+
+        if (IsPoolType(type))
+        {
+            return IsPage(method.ReturnType);
+        }
+
+        if (IsArrayPool(type))
+        {
+            // Rent allocates (and checks its length): the one ArrayPool call a try must expect to throw.
+            return IsRent(method);
+        }
+
+        if (IsPage(type))
+        {
+            return false;
+        }
+
+        if (method.MethodKind == MethodKind.Constructor && (method.IsImplicitlyDeclared || DerivesFrom(type, Exception)))
+        {
+            return false;
+        }
+
+        if (type.SpecialType is SpecialType.System_Object or (>= SpecialType.System_Boolean and <= SpecialType.System_UIntPtr))
+        {
+            return method.Name is "Parse";
+        }
+
+        var definition = type.OriginalDefinition;
+        foreach (var candidate in NonThrowingTypes)
+        {
+            if (SymbolEqualityComparer.Default.Equals(definition, candidate))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool DerivesFrom(INamedTypeSymbol type, INamedTypeSymbol? baseType)
+    {
+        if (baseType is null)
+        {
+            return false;
+        }
+
+        for (var t = type; t is not null; t = t.BaseType)
+        {
+            if (SymbolEqualityComparer.Default.Equals(t, baseType))
+            {
+                return true;
             }
         }
 

@@ -16,7 +16,7 @@ namespace PagePool.Generators.Model
         All = 2,
     }
 
-    /// <summary>The public constants beyond DESIGN.md section 3, each emitted unless the class declares that name.</summary>
+    /// <summary>The optional public constants (beyond PageSize and PoolSize), each emitted unless the class declares that name.</summary>
     [System.Flags]
     internal enum ExtraConstants
     {

@@ -31,8 +31,8 @@ public static class OwnerThread
 /// <summary>
 /// Who the owner context is, cheaply enough for <c>AllocPage</c> and <c>RecyclePage</c> to ask on every call (the
 /// kernel asks whether it runs in the NAPI owner's softirq). A thread-static read is a call into the TLS resolver on
-/// linux-x64, which measured about 2 ns in a loop of alloc + recycle, as much as the whole direct recycle; this check
-/// is a subtraction and a compare on a line nobody writes in steady state. The slow path of an allocation records the
+/// linux-x64, as costly as the whole direct recycle; this check is a subtraction and a compare on a line nobody writes
+/// in steady state. The slow path of an allocation records the
 /// bounds of the allocating thread's stack. Thread stacks never overlap, so "a local of mine lies inside the recorded
 /// stack" means exactly "I am the thread that allocated last". Each allocation checks that it still runs on that stack
 /// and takes the slow path (which records the new owner) when it does not, so <c>RecyclePage</c> on a former owner's

@@ -76,6 +76,12 @@ internal sealed unsafe class PageArena
     public bool Retire(int id) => --_chunks[id >> _chunkShift]!.Live == 0;
 
     /// <summary>Frees every chunk with no page in service (after destroy). Returns the bytes freed.</summary>
+    /// <summary>
+    /// Tests only: called with the index of each chunk about to be allocated; an exception it returns is thrown as if the
+    /// allocation had failed (a pinned array, native memory or a huge-page mapping that could not be had).
+    /// </summary>
+    internal Func<int, Exception?>? ChunkFault { get; set; }
+
     public long FreeIdleChunks()
     {
         long freed = 0;
@@ -113,6 +119,10 @@ internal sealed unsafe class PageArena
 
     private Chunk AllocateChunk(int chunkIndex)
     {
+        if (ChunkFault?.Invoke(chunkIndex) is { } fault)
+        {
+            throw fault;
+        }
         int pages = Math.Min(1 << _chunkShift, _poolSize - (chunkIndex << _chunkShift));
         long bytes = (long)pages << _pageShift;
         var chunk = new Chunk { Bytes = bytes };

@@ -6,23 +6,6 @@ using System.Threading;
 namespace PagePool.Internal;
 
 /// <summary>
-/// What <see cref="PageMemoryPool"/> needs of a pool: owner-context allocation (called under the memory pool's lock)
-/// and a recycle that always takes the ring path. Generated pools nest a private subclass; not for direct use.
-/// </summary>
-[EditorBrowsable(EditorBrowsableState.Never)]
-public abstract class PageSource
-{
-    /// <summary>The pool's engine.</summary>
-    public abstract PagePoolCore Core { get; }
-
-    /// <summary>Allocates a page; called under the memory pool's lock, so it is the pool's only owner-context caller then.</summary>
-    public abstract bool TryAllocPage(out Page page);
-
-    /// <summary>Recycles through the return ring, never the owner cache: renters return from any thread.</summary>
-    public abstract void RecycleShared(Page page);
-}
-
-/// <summary>
 /// A pool's pages as a thread-safe <see cref="MemoryPool{T}"/> (for System.IO.Pipelines and socket transports).
 /// Rent allocates under a lock (the owner context), Dispose of the returned owner recycles the page through the ring.
 /// The <see cref="IMemoryOwner{T}"/> objects are recycled with their pages, so renting allocates nothing in steady state.
@@ -32,22 +15,33 @@ public abstract class PageSource
 /// Rent hands out an unpooled array (as Kestrel's pool does) rather than failing the pipe; <see cref="UnpooledRents"/> counts them.
 /// </remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
-public sealed class PageMemoryPool : MemoryPool<byte>
+public abstract class PageMemoryPool : MemoryPool<byte>
 {
-    private readonly PageSource _source;
+    private readonly PagePoolCore _core;
     private readonly PageOwner?[] _owners;
     private readonly object _lock = new();
     private long _unpooledRents;
 
-    /// <summary>Wraps <paramref name="source"/>.</summary>
-    public PageMemoryPool(PageSource source)
+    private protected PageMemoryPool(PagePoolCore core)
     {
-        _source = source ?? throw new ArgumentNullException(nameof(source));
-        _owners = new PageOwner?[source.Core.PoolSize];
+        _core = core;
+        _owners = new PageOwner?[core.PoolSize];
+    }
+
+    /// <summary>
+    /// The adapter of a pool, created once: <paramref name="field"/> is the pool's field that keeps it, set here unless
+    /// a racing call set it first.
+    /// </summary>
+    public static MemoryPool<byte> Create<T>(ref MemoryPool<byte>? field, PagePoolCore core, T callbacks)
+        where T : struct, IPagePoolCallbacks
+    {
+        ArgumentNullException.ThrowIfNull(core);
+        MemoryPool<byte> created = new Adapter<T>(core, callbacks);
+        return Interlocked.CompareExchange(ref field, created, null) ?? created;
     }
 
     /// <inheritdoc/>
-    public override int MaxBufferSize => _source.Core.PageSize;
+    public override int MaxBufferSize => _core.PageSize;
 
     /// <summary>Rents that found every page out and got an unpooled array instead.</summary>
     public long UnpooledRents => Interlocked.Read(ref _unpooledRents);
@@ -59,13 +53,13 @@ public sealed class PageMemoryPool : MemoryPool<byte>
         if (minBufferSize > MaxBufferSize)
         {
             throw new ArgumentOutOfRangeException(nameof(minBufferSize), minBufferSize,
-                $"Page pool '{_source.Core.Name}' rents pages of {MaxBufferSize} bytes; ask for at most that.");
+                $"Page pool '{_core.Name}' rents pages of {MaxBufferSize} bytes; ask for at most that.");
         }
         Page page;
         bool got;
         lock (_lock)
         {
-            got = _source.TryAllocPage(out page);
+            got = TryAllocPage(out page);
         }
         if (!got)
         {
@@ -82,7 +76,24 @@ public sealed class PageMemoryPool : MemoryPool<byte>
     {
     }
 
-    private void Return(Page page) => _source.RecycleShared(page);
+    /// <summary>The pool's allocation; called under the adapter's lock, so it is the pool's only owner-context caller then.</summary>
+    private protected abstract bool TryAllocPage(out Page page);
+
+    /// <summary>Recycles through the return ring, never the owner's cache: renters return from any thread.</summary>
+    private protected abstract void Return(Page page);
+
+    private sealed class Adapter<T> : PageMemoryPool
+        where T : struct, IPagePoolCallbacks
+    {
+        private readonly T _callbacks;
+
+        public Adapter(PagePoolCore core, T callbacks)
+            : base(core) => _callbacks = callbacks;
+
+        private protected override bool TryAllocPage(out Page page) => _callbacks.TryAllocPage(out page);
+
+        private protected override void Return(Page page) => _core.RecycleShared(_callbacks, page);
+    }
 
     private sealed class PageOwner : IMemoryOwner<byte>
     {
@@ -94,7 +105,7 @@ public sealed class PageMemoryPool : MemoryPool<byte>
 
         public Memory<byte> Memory => Volatile.Read(ref _rented) == 1
             ? _page.Memory
-            : throw new ObjectDisposedException(nameof(IMemoryOwner<byte>), $"This page of pool '{_pool._source.Core.Name}' was returned.");
+            : throw new ObjectDisposedException(nameof(IMemoryOwner<byte>), $"This page of pool '{_pool._core.Name}' was returned.");
 
         public void Attach(Page page)
         {

@@ -14,8 +14,7 @@ namespace PagePool.Internal;
 /// Written by the owner (and under the pool's lock), never by a recycling thread on its fast path: what a recycle
 /// writes is <see cref="PagePoolCore.Recycled"/>, and the owner learns of it from the ring entry, which carries the
 /// page's generation. So in the cross-thread steady state neither side takes a line the other writes, except the
-/// ring's cells. (Measured in a harness: the recycling thread's read and write of the owner's state line was the
-/// whole gap to a queue that checks nothing.)
+/// ring's cells.
 /// </remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public struct PageSlot
@@ -26,9 +25,9 @@ public struct PageSlot
     /// <remarks>
     /// A field of its own, apart from <see cref="Generation"/>: a recycle stores a constant here, so the owner's
     /// alloc/recycle loop carries no dependency from one hand-out's handle to the next one's state (folding both into
-    /// one word made each recycle's store depend on the handle, and measured 0.2 ns slower per pair). Both are full
-    /// ints, with the fragments' reference counts in <see cref="PagePoolCore.RefCounts"/>: a 16-bit generation cost
-    /// the hand-out three more instructions and measured 0.15 ns slower per pair.
+    /// one word would make each recycle's store depend on the handle). Both are full ints, with the fragments'
+    /// reference counts in <see cref="PagePoolCore.RefCounts"/>: a 16-bit generation would cost the hand-out three more
+    /// instructions.
     /// </remarks>
     public int State;
     /// <summary>Hand-outs of this page so far: the generation its current handle carries (compare its low 16 bits).</summary>
@@ -129,7 +128,7 @@ public struct OwnerCounters
 /// members are not thread-safe (one caller at a time, like a NAPI poll loop); the others are.
 /// </remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
-public sealed class PagePoolCore
+public sealed partial class PagePoolCore
 {
     private const byte PoisonByte = 0xA5;
 
@@ -175,6 +174,7 @@ public sealed class PagePoolCore
     private readonly LeakTracker? _leaks;
     private readonly object _lock = new();
     private readonly int[] _freeList;     // released slots, memory kept, waiting to be created again
+    private readonly int _refillBatch;     // ids moved from the ring into the owner's cache at once
     private readonly int _clearOffset;
     private readonly int _clearLength;
     private readonly bool _poison;
@@ -185,6 +185,8 @@ public sealed class PagePoolCore
     private long _recycleReleased;
     private long _recycledAfterDestroy;
     private long _staleDropped;
+    private long _allocFailed;             // creations that failed: no memory, or OnPageCreated threw
+    private long _releaseFailed;           // releases whose OnPageReleased threw (the page was released all the same)
     private int _ownerThread;              // EnterOwner/ExitOwner (Debug builds of generated pools)
     private int _ownerDepth;
     private volatile bool _destroyed;
@@ -194,10 +196,11 @@ public sealed class PagePoolCore
     /// <summary>Creates the engine of a pool; validates the arguments with the same rules as the analyzer.</summary>
     /// <exception cref="ArgumentException">An argument is out of range.</exception>
     public PagePoolCore(string name, int pageSize, int poolSize, PageMemoryKind memory, int headroom, int maxLength,
-        bool clearOnRecycle, PageLeakTracking leakTracking, bool poison, int ringSize = 0)
+        bool clearOnRecycle, PageLeakTracking leakTracking, bool poison, int ringSize = 0,
+        int cacheSize = PagePoolDefaults.CacheSize, int refillBatch = PagePoolDefaults.RefillBatch)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
-        string? error = PagePoolValidation.Validate(pageSize, poolSize, PagePoolDefaults.CacheSize, 1, headroom, maxLength, ringSize);
+        string? error = PagePoolValidation.Validate(pageSize, poolSize, cacheSize, refillBatch, headroom, maxLength, ringSize);
         if (error is not null)
         {
             throw new ArgumentException($"Page pool '{name}': {error}");
@@ -205,6 +208,7 @@ public sealed class PagePoolCore
         Name = name;
         PageSize = pageSize;
         PoolSize = poolSize;
+        _refillBatch = refillBatch;
         Slots = new PageSlot[poolSize];
         _tokenIdBits = poolSize > 1 ? System.Numerics.BitOperations.Log2((uint)(poolSize - 1)) + 1 : 1;
         _tokenIdMask = (1 << _tokenIdBits) - 1;
@@ -228,6 +232,9 @@ public sealed class PagePoolCore
         _poolBits = Page.PoolBits(PoolId);
         PagePoolMetrics.Register(this);
     }
+
+    /// <summary>The page memory, for tests that make its allocation fail.</summary>
+    internal PageArena Arena => _arena;
 
     /// <summary>The pool's name: in exceptions, stats and the <c>pagepool.name</c> metric tag.</summary>
     public string Name { get; }
@@ -396,6 +403,24 @@ public sealed class PagePoolCore
                 FillPoison(address);
             }
             return true;
+        }
+    }
+
+    /// <summary>
+    /// Owner, after <see cref="TryCreatePage"/>, when the page's OnPageCreated hook threw: the page leaves service again
+    /// as if it had never entered it (not lent, not counted), its slot and memory kept for the next creation.
+    /// </summary>
+    private void AbandonCreatedPage(int id)
+    {
+        lock (_lock)
+        {
+            ref PageSlot slot = ref Slots[id];
+            Volatile.Write(ref slot.State, PageState.Unborn);
+            Volatile.Write(ref Recycled[id], -1); // a handle the hook kept is refused as a recycle
+            _freeList[_freeCount++] = id;
+            _arena.Retire(id);
+            _pagesCreated--;
+            _allocFailed++;
         }
     }
 
@@ -571,26 +596,6 @@ public sealed class PagePoolCore
     }
 
     /// <summary>
-    /// Any thread: fragments. Drops one reference to the fragment's page; true when it was the last one and the
-    /// caller must recycle the page itself.
-    /// </summary>
-    /// <exception cref="PagePoolException">Not a fragment of this pool that is out.</exception>
-    public bool TryReleaseFragmentRef(Page page)
-    {
-        if (!IsInUse(page))
-        {
-            ThrowBadRecycle(page);
-        }
-        int left = Interlocked.Decrement(ref RefCounts[page.Id]);
-        if (left < 0)
-        {
-            Interlocked.Increment(ref RefCounts[page.Id]);
-            ThrowBadRecycle(page);
-        }
-        return left == 0;
-    }
-
-    /// <summary>
     /// Any thread: the page leaves service for good (the kernel's page_pool_return_page), after the caller ran its
     /// OnPageReleased hook. Its slot can be created again; after destroy its memory is freed with its chunk.
     /// </summary>
@@ -759,7 +764,9 @@ public sealed class PagePoolCore
         PagesInUse: PagesInUse,
         PagesCreated: Volatile.Read(ref _pagesCreated),
         BytesReserved: _arena.BytesReserved,
-        MemoryKind: _arena.Kind);
+        MemoryKind: _arena.Kind,
+        AllocFailed: Interlocked.Read(ref _allocFailed),
+        ReleaseFailed: Interlocked.Read(ref _releaseFailed));
 
     /// <summary>
     /// Tracked pages (LeakTracking Sampled or All) out for at least <paramref name="minAge"/>, oldest first, with
@@ -797,15 +804,6 @@ public sealed class PagePoolCore
             throw new PagePoolException(
                 $"Page {id} of page pool '{Name}' was written after it was recycled (byte {at} is 0x{found:X2}, expected 0x{PoisonByte:X2}). " +
                 "Some code kept using the page after RecyclePage; the page is back in the pool.", Name, id);
-        }
-    }
-
-    /// <summary>Throws the "destroyed" <see cref="PagePoolException"/> if <see cref="BeginDestroy"/> ran.</summary>
-    public void ThrowIfDestroyed()
-    {
-        if (_destroyed)
-        {
-            ThrowDestroyed();
         }
     }
 

@@ -29,6 +29,8 @@ internal static class PagePoolMetrics
         Counter("pagepool.recycle.ring_full", "Recycles that found the return ring full", static s => s.RecycleRingFull);
         Counter("pagepool.recycle.released", "Pages released from service", static s => s.RecycleReleased);
         Counter("pagepool.pages.created", "Pages that entered service", static s => s.PagesCreated);
+        Counter("pagepool.alloc.failed", "Page creations that failed (no memory, or OnPageCreated threw)", static s => s.AllocFailed);
+        Counter("pagepool.release.failed", "Releases whose OnPageReleased threw (the page was released all the same)", static s => s.ReleaseFailed);
         Gauge("pagepool.pages.in_use", "{page}", "Pages held outside the pool", static s => s.PagesInUse);
         Gauge("pagepool.bytes.reserved", "By", "Bytes of page memory the pool holds", static s => s.BytesReserved);
     }

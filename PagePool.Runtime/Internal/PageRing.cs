@@ -76,7 +76,7 @@ internal sealed class PageRing
     /// <remarks>
     /// Split from the publish so that a recycling thread can reserve before it stores anything: a locked instruction
     /// waits for every earlier store to reach the cache, and the store that marks a page idle targets a line the owner
-    /// holds (measured: with the store first, the compare-and-swap was where half of a cross-thread recycle's time went).
+    /// holds, so with the store first the compare-and-swap would wait on that line.
     /// </remarks>
     public bool TryReserve(out long position)
     {

@@ -5,6 +5,7 @@ using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
 using PagePool;
+using PagePool.IoUring;
 
 namespace PipelinesEcho;
 
@@ -18,8 +19,16 @@ internal static class Program
     private static async Task<int> Main(string[] args)
     {
         bool selfTest = false;
+        bool compare = false;
+        bool json = false;
         long megabytes = 256;
         int connections = 2;
+        bool connectionsGiven = false;
+        string transport = "pipelines";
+        double seconds = 5;
+        int messageSize = 32;
+        int rounds = 1;
+        IPEndPoint? client = null;
         IPEndPoint listen = new(IPAddress.Loopback, 5007);
         for (int i = 0; i < args.Length; i++)
         {
@@ -28,12 +37,39 @@ internal static class Program
                 case "--self-test":
                     selfTest = true;
                     break;
+                case "--compare-transports":
+                    compare = true;
+                    break;
+                case "--json":
+                    json = true;
+                    break;
                 case "--megabytes" when i + 1 < args.Length && long.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out long mb) && mb > 0:
                     megabytes = mb;
                     i++;
                     break;
                 case "--connections" when i + 1 < args.Length && int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out int c) && c > 0:
                     connections = c;
+                    connectionsGiven = true;
+                    i++;
+                    break;
+                case "--transport" when i + 1 < args.Length && args[i + 1] is "pipelines" or "io_uring" or "socket" or "zero-byte":
+                    transport = args[i + 1];
+                    i++;
+                    break;
+                case "--seconds" when i + 1 < args.Length && double.TryParse(args[i + 1], NumberStyles.Float, CultureInfo.InvariantCulture, out double s) && s > 0 && s <= 3600:
+                    seconds = s;
+                    i++;
+                    break;
+                case "--message-size" when i + 1 < args.Length && int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out int m) && m >= 12 && m <= 65536:
+                    messageSize = m;
+                    i++;
+                    break;
+                case "--rounds" when i + 1 < args.Length && int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out int r) && r > 0 && r <= 100:
+                    rounds = r;
+                    i++;
+                    break;
+                case "--client" when i + 1 < args.Length && IPEndPoint.TryParse(args[i + 1], out IPEndPoint? server):
+                    client = server;
                     i++;
                     break;
                 case "--listen" when i + 1 < args.Length && IPEndPoint.TryParse(args[i + 1], out IPEndPoint? ep):
@@ -42,7 +78,9 @@ internal static class Program
                     break;
                 default:
                     Console.Error.WriteLine($"unknown or incomplete argument {args[i]}");
-                    Console.Error.WriteLine("usage: PipelinesEcho [--listen HOST:PORT] | --self-test [--megabytes N] [--connections N]");
+                    Console.Error.WriteLine("usage: PipelinesEcho [--listen HOST:PORT] [--transport pipelines|io_uring|socket|zero-byte]");
+                    Console.Error.WriteLine("       PipelinesEcho --self-test [--transport T] [--megabytes N] [--connections N] [--json]");
+                    Console.Error.WriteLine("       PipelinesEcho --compare-transports [--connections N] [--seconds N] [--message-size N] [--rounds N] [--json]");
                     return 64;
             }
         }
@@ -60,12 +98,58 @@ internal static class Program
                 cancel.Cancel();
             });
 
+        if (client is not null)
+        {
+            return await TransportRuns.ClientAsync(client, connections, seconds, messageSize, cancel.Token).ConfigureAwait(false);
+        }
+        if (compare)
+        {
+            var transports = new System.Collections.Generic.List<string>(TransportRuns.AllTransports);
+            if (!IoRing.IsSupported(out string? reason))
+            {
+                Console.Error.WriteLine($"note: io_uring is not available here, so it is left out of the comparison: {reason}");
+                transports.Remove("io_uring");
+            }
+            return await TransportRuns.CompareAsync(transports, connectionsGiven ? connections : 1000, seconds, messageSize, rounds, json, cancel.Token)
+                .ConfigureAwait(false);
+        }
+        if (transport == "io_uring" && !IoRing.IsSupported(out string? why))
+        {
+            Console.Error.WriteLine($"note: io_uring is not available here ({why}); using the zero-byte transport instead");
+            transport = "zero-byte";
+        }
+        if (transport != "pipelines")
+        {
+            return selfTest
+                ? await TransportRuns.SelfTestAsync(transport, megabytes, connections, json, cancel.Token).ConfigureAwait(false)
+                : await ServeTransportAsync(transport, listen, cancel.Token).ConfigureAwait(false);
+        }
+
         var pages = new EchoPages();
         int exitCode = selfTest
             ? await RunSelfTestAsync(pages, megabytes, connections, cancel.Token).ConfigureAwait(false)
             : await ServeAsync(pages, listen, cancel.Token).ConfigureAwait(false);
         pages.DestroyPagePool();
         return exitCode;
+    }
+
+    private static async Task<int> ServeTransportAsync(string transport, IPEndPoint listen, CancellationToken cancel)
+    {
+        using EchoTransport server = EchoTransport.Create(transport, listen);
+        server.Start();
+        Console.WriteLine($"echo server on {server.EndPoint}, transport {server.Description} (Ctrl+C to stop)");
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancel).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        Console.WriteLine($"stopping: {server.BytesEchoed:N0} bytes echoed");
+        server.Stop();
+        (_, int pagesInUse, _) = server.PoolState;
+        Console.WriteLine($"pages in use after stop: {pagesInUse}");
+        return pagesInUse == 0 ? 0 : 2;
     }
 
     private static async Task<int> ServeAsync(EchoPages pages, IPEndPoint listen, CancellationToken cancel)

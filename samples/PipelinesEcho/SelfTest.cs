@@ -69,7 +69,7 @@ internal static class SelfTest
         return new EchoResult(poolName, perConnection * connections, verified, mismatches, seconds, allocatedDelta, gen0Delta);
     }
 
-    private static async Task<(long Verified, long Mismatches)> ClientAsync(IPEndPoint server, long bytes, CancellationToken cancel)
+    internal static async Task<(long Verified, long Mismatches)> ClientAsync(IPEndPoint server, long bytes, CancellationToken cancel)
     {
         using var socket = new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         await socket.ConnectAsync(server, cancel).ConfigureAwait(false);

@@ -52,23 +52,30 @@ internal static class Program
             });
 
         TextWriter log = options.Json ? Console.Error : Console.Out;
-        log.WriteLine($"UdpRxQueue: {(RecvMmsg.IsSupported ? "recvmmsg, batches of " + UdpReceiver<PageBuffers>.Batch : "Socket.ReceiveFrom")}, " +
+        if (options.CompareTransports)
+        {
+            return CompareTransports(options, log, cancel.Token);
+        }
+        Transport transport = ResolveTransport(options.Transport, log);
+        log.WriteLine($"UdpRxQueue: {Describe(transport)}{(transport == Transport.IoUring ? $", coalescing {options.CoalesceMicroseconds} µs" : "")}, " +
                       $"pages of {RxQueue.PageSize} bytes, pool of {RxQueue.PoolSize}, {(options.Sender ? $"sender on loopback ({options.DatagramSize}-byte datagrams)" : "no sender")}");
 
         var queue = new RxQueue();
         var results = new List<RxResult>();
-        RxResult pagePool = Run(new PageBuffers(queue), options, options.Seconds, queue, log, cancel.Token);
+        RxResult pagePool = transport == Transport.Socket
+            ? Run(new ArrayPoolBuffers(RxQueue.PageSize), transport, options, options.Seconds, queue, log, cancel.Token)
+            : Run(new PageBuffers(queue), transport, options, options.Seconds, queue, log, cancel.Token);
         results.Add(pagePool);
         long pagesInUse = queue.PagesInUse;
         PagePoolStats stats = queue.GetPageStats();
 
         if (options.Compare && !cancel.IsCancellationRequested)
         {
-            results.Add(Run(new ArrayPoolBuffers(RxQueue.PageSize), options, options.CompareSeconds, null, log, cancel.Token));
+            results.Add(Run(new ArrayPoolBuffers(RxQueue.PageSize), Transport.RecvMmsg, options, options.CompareSeconds, null, log, cancel.Token));
         }
         if (options.Compare && !cancel.IsCancellationRequested)
         {
-            results.Add(Run(new NewArrayBuffers(RxQueue.PageSize), options, options.CompareSeconds, null, log, cancel.Token));
+            results.Add(Run(new NewArrayBuffers(RxQueue.PageSize), Transport.RecvMmsg, options, options.CompareSeconds, null, log, cancel.Token));
         }
 
         queue.DestroyPagePool();
@@ -92,8 +99,124 @@ internal static class Program
         return exitCode;
     }
 
-    /// <summary>One receiver with one kind of buffers: warm-up, then the measured receive phase.</summary>
-    private static RxResult Run<TBuffers>(TBuffers buffers, Options options, double seconds, RxQueue? queue, TextWriter log,
+    /// <summary>
+    /// The transport asked for, or the best one that works here: io_uring where the kernel has it (falling back with a
+    /// note that says why), then recvmmsg on Linux, then Socket.ReceiveFrom.
+    /// </summary>
+    private static Transport ResolveTransport(Transport? requested, TextWriter log)
+    {
+        Transport wanted = requested ?? Transport.IoUring;
+        if (wanted == Transport.IoUring && !PagePool.IoUring.IoRing.IsSupported(out string? why))
+        {
+            Transport fallback = RecvMmsg.IsSupported ? Transport.RecvMmsg : Transport.Socket;
+            log.WriteLine($"note: io_uring is not available ({why}); using {Name(fallback)} instead.");
+            return fallback;
+        }
+        if (wanted == Transport.RecvMmsg && !RecvMmsg.IsSupported)
+        {
+            log.WriteLine("note: recvmmsg needs 64-bit Linux; using socket (Socket.ReceiveFrom) instead.");
+            return Transport.Socket;
+        }
+        return wanted;
+    }
+
+    private static string Name(Transport t) => t switch
+    {
+        Transport.IoUring => "io_uring",
+        Transport.RecvMmsg => "recvmmsg",
+        _ => "socket",
+    };
+
+    private static string Describe(Transport t) => t switch
+    {
+        Transport.IoUring => $"io_uring multishot recvmsg, {UdpReceiver<PageBuffers>.IoUringRingEntries} pages posted",
+        Transport.RecvMmsg => "recvmmsg, batches of " + UdpReceiver<PageBuffers>.Batch,
+        _ => "Socket.ReceiveFrom into ArrayPool<byte>.Shared arrays",
+    };
+
+    /// <summary>
+    /// The three transports one after another against the same in-process sender: a table, and with --json one line
+    /// per transport.
+    /// </summary>
+    private static int CompareTransports(Options options, TextWriter log, CancellationToken cancel)
+    {
+        log.WriteLine($"UdpRxQueue --compare-transports: {options.CompareSeconds:0.#} s each, io_uring coalescing {options.CoalesceMicroseconds} µs, pages of {RxQueue.PageSize} bytes, " +
+                      $"pool of {RxQueue.PoolSize}, {(options.Sender ? $"sender on loopback ({options.DatagramSize}-byte datagrams)" : "no sender")}");
+        var results = new List<RxResult>();
+        int exitCode = 0;
+        foreach (Transport wanted in new[] { Transport.IoUring, Transport.RecvMmsg, Transport.Socket })
+        {
+            if (cancel.IsCancellationRequested)
+            {
+                break;
+            }
+            Transport transport = ResolveTransport(wanted, log);
+            if (transport != wanted)
+            {
+                continue; // its fallback is measured under its own name
+            }
+            var queue = new RxQueue();
+            RxResult r = transport == Transport.Socket
+                ? Run(new ArrayPoolBuffers(RxQueue.PageSize), transport, options, options.CompareSeconds, null, log, cancel)
+                : Run(new PageBuffers(queue), transport, options, options.CompareSeconds, queue, log, cancel);
+            long pagesInUse = queue.PagesInUse;
+            queue.DestroyPagePool();
+            if (pagesInUse != 0)
+            {
+                log.WriteLine($"FAIL: {Name(transport)}: {pagesInUse} pages still in use after the receiver stopped.");
+                exitCode = 2;
+            }
+            if (options.Sender && r.Delta.Invalid != 0)
+            {
+                log.WriteLine($"FAIL: {Name(transport)}: {r.Delta.Invalid} datagrams failed validation.");
+                exitCode = 3;
+            }
+            results.Add(r);
+        }
+
+        log.WriteLine();
+        log.WriteLine("| transport | packets/s  | CPU ns/packet | allocated (rx+proc threads) | gen0 | p50 µs | p99 µs | p99.9 µs | ring dry |");
+        log.WriteLine("|-----------|-----------:|--------------:|----------------------------:|-----:|-------:|-------:|---------:|---------:|");
+        foreach (RxResult r in results)
+        {
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {r.Transport,-9} | {r.PacketsPerSecond,10:N0} | {r.CpuNsPerPacket,13:N0} | {r.ThreadAllocatedBytes,27:N0} | {r.Gen0,4} | " +
+                $"{r.P50Us,6:N0} | {r.P99Us,6:N0} | {r.P999Us,8:N0} | {r.RingEmpty,8:N0} |"));
+        }
+        if (options.Json)
+        {
+            using Stream stdout = Console.OpenStandardOutput();
+            foreach (RxResult r in results)
+            {
+                using (var json = new Utf8JsonWriter(stdout))
+                {
+                    json.WriteStartObject();
+                    WriteTransportFields(json, r);
+                    json.WriteNumber("datagrams", r.Delta.Received);
+                    json.WriteNumber("invalidDatagrams", r.Delta.Invalid);
+                    json.WriteNumber("seconds", Math.Round(r.Seconds, 3));
+                    json.WriteEndObject();
+                }
+                stdout.WriteByte((byte)'\n');
+            }
+        }
+        return exitCode;
+    }
+
+    private static void WriteTransportFields(Utf8JsonWriter json, RxResult r)
+    {
+        json.WriteString("transport", r.Transport);
+        json.WriteNumber("packetsPerSecond", Math.Round(r.PacketsPerSecond));
+        json.WriteNumber("cpuNsPerPacket", Math.Round(r.CpuNsPerPacket, 1));
+        json.WriteNumber("allocatedBytes", r.ThreadAllocatedBytes);
+        json.WriteNumber("gen0Collections", r.Gen0);
+        json.WriteNumber("p50LatencyUs", r.P50Us);
+        json.WriteNumber("p99LatencyUs", r.P99Us);
+        json.WriteNumber("p999LatencyUs", r.P999Us);
+    }
+
+    /// <summary>One receiver with one transport and one kind of buffers: warm-up, then the measured receive phase.</summary>
+    private static RxResult Run<TBuffers>(TBuffers buffers, Transport transport, Options options, double seconds, RxQueue? queue, TextWriter log,
                                           CancellationToken cancel)
         where TBuffers : struct, IRxBuffers
     {
@@ -105,7 +228,10 @@ internal static class Program
             bound.Address.Equals(IPAddress.Any) ? IPAddress.Loopback
             : bound.Address.Equals(IPAddress.IPv6Any) ? IPAddress.IPv6Loopback : bound.Address, bound.Port);
 
-        var receiver = new UdpReceiver<TBuffers>(socket, buffers, RingCapacity, cancel);
+        var receiver = new UdpReceiver<TBuffers>(socket, transport, transport == Transport.IoUring ? queue : null, buffers, RingCapacity, cancel)
+        {
+            CoalesceMicroseconds = options.CoalesceMicroseconds,
+        };
         using Sender? sender = options.Sender ? new Sender(target, options.DatagramSize) : null;
         receiver.Start();
         sender?.Start();
@@ -151,8 +277,19 @@ internal static class Program
         sender?.Dispose();
         receiver.Stop();
 
-        return new RxResult(buffers.Name, measured, end - start, gen0End - gen0, gen1End - gen1, gen2End - gen2,
-            receiver.MeasuredThreadAllocations, allocatedEnd - allocated, buffers.InUse, sender?.Sent ?? 0);
+        RxSnapshot delta = end - start;
+        LatencyHistogram latency = receiver.Latency;
+        return new RxResult(buffers.Name, measured, delta, gen0End - gen0, gen1End - gen1, gen2End - gen2,
+            receiver.MeasuredThreadAllocations, allocatedEnd - allocated, buffers.InUse, sender?.Sent ?? 0)
+        {
+            Transport = Name(transport),
+            PacketsPerSecond = delta.Received / Math.Max(measured, 0.001),
+            CpuNsPerPacket = delta.Received == 0 ? 0 : (double)receiver.MeasuredThreadCpuNs / delta.Received,
+            P50Us = latency.Percentile(0.50),
+            P99Us = latency.Percentile(0.99),
+            P999Us = latency.Percentile(0.999),
+            RingEmpty = receiver.RingEmpty,
+        };
     }
 
     private static void PrintLive(TextWriter log, long nowMs, RxSnapshot delta, double seconds, PagePoolStats pool, PagePoolStats previous)
@@ -188,6 +325,7 @@ internal static class Program
         using var json = new Utf8JsonWriter(stdout);
         json.WriteStartObject();
         json.WriteString("buffers", r.Buffers);
+        WriteTransportFields(json, r);
         json.WriteNumber("seconds", Math.Round(r.Seconds, 3));
         json.WriteNumber("datagrams", r.Delta.Received);
         json.WriteNumber("validDatagrams", r.Delta.Valid);
@@ -196,10 +334,8 @@ internal static class Program
         json.WriteNumber("queueDrops", r.Delta.DroppedQueueFull);
         json.WriteNumber("starved", r.Delta.Starved);
         json.WriteNumber("pagesInUse", pagesInUse);
-        json.WriteNumber("gen0Collections", r.Gen0);
         json.WriteNumber("gen1Collections", r.Gen1);
         json.WriteNumber("gen2Collections", r.Gen2);
-        json.WriteNumber("allocatedBytes", r.ThreadAllocatedBytes);
         json.WriteNumber("processAllocatedBytes", r.ProcessAllocatedBytes);
         json.WriteNumber("sent", r.Sent);
         json.WriteStartObject("stats");
@@ -224,14 +360,30 @@ internal static class Program
 
 /// <summary>What one receiver run measured (the receive phase only, after warm-up).</summary>
 internal sealed record RxResult(string Buffers, double Seconds, RxSnapshot Delta, int Gen0, int Gen1, int Gen2,
-                                long ThreadAllocatedBytes, long ProcessAllocatedBytes, long InUseAfter, long Sent);
+                                long ThreadAllocatedBytes, long ProcessAllocatedBytes, long InUseAfter, long Sent)
+{
+    public string Transport { get; init; } = "";
+    public double PacketsPerSecond { get; init; }
+    public double CpuNsPerPacket { get; init; }
+    public double P50Us { get; init; }
+    public double P99Us { get; init; }
+    public double P999Us { get; init; }
+    public long RingEmpty { get; init; }
+}
 
 /// <summary>Command line.</summary>
 internal sealed class Options
 {
     public const string Usage =
         "usage: UdpRxQueue [--listen HOST:PORT] [--seconds N] [--no-sender] [--json] [--compare | --no-compare] [--size BYTES]\n" +
+        "                  [--transport io_uring|recvmmsg|socket] [--compare-transports]\n" +
         "  no arguments: ~10 s demo on loopback (PagePool with live lines, then ArrayPool and new byte[])\n" +
+        "  --transport  io_uring (default where the kernel allows it, else recvmmsg, with a note), recvmmsg, or socket\n" +
+        "               (Socket.ReceiveFrom into ArrayPool<byte>.Shared arrays)\n" +
+        "  --compare-transports  the three transports one after another, same sender: packets/s, CPU ns/packet,\n" +
+        "               allocations, gen0, latency percentiles (--json: one line per transport)\n" +
+        "  --coalesce-us  io_uring: a wait gathers up to 32 datagrams for at most this long, as a NIC's rx-usecs\n" +
+        "               (default 50; 0 wakes on the first datagram; needs Linux 6.12, ignored before)\n" +
         "  --listen     address to receive on (default 127.0.0.1:0, an ephemeral port)\n" +
         "  --seconds    length of the receive phase (default 6 with the sender, until Ctrl+C without)\n" +
         "  --no-sender  receive external traffic only\n" +
@@ -248,6 +400,9 @@ internal sealed class Options
     public bool Compare { get; private set; }
     public bool Help { get; private set; }
     public int DatagramSize { get; private set; } = Datagram.DefaultSize;
+    public Transport? Transport { get; private set; }
+    public bool CompareTransports { get; private set; }
+    public int CoalesceMicroseconds { get; private set; } = 50;
 
     public static Options Parse(string[] args)
     {
@@ -276,6 +431,22 @@ internal sealed class Options
                                      && size >= Datagram.HeaderSize && size <= 65507
                         ? size : throw new ArgumentException($"--size {z}: {Datagram.HeaderSize} to 65507.");
                     break;
+                case "--transport":
+                    string t = Value();
+                    o.Transport = t switch
+                    {
+                        "io_uring" => UdpRxQueue.Transport.IoUring,
+                        "recvmmsg" => UdpRxQueue.Transport.RecvMmsg,
+                        "socket" => UdpRxQueue.Transport.Socket,
+                        _ => throw new ArgumentException($"--transport {t}: io_uring, recvmmsg or socket."),
+                    };
+                    break;
+                case "--compare-transports": o.CompareTransports = true; break;
+                case "--coalesce-us":
+                    string c = Value();
+                    o.CoalesceMicroseconds = int.TryParse(c, NumberStyles.None, CultureInfo.InvariantCulture, out int us) && us <= 1_000_000
+                        ? us : throw new ArgumentException($"--coalesce-us {c}: 0 to 1000000.");
+                    break;
                 case "--no-sender": o.Sender = false; break;
                 case "--json": o.Json = true; break;
                 case "--compare": compare = true; break;
@@ -293,6 +464,14 @@ internal sealed class Options
         {
             o.CompareSeconds = Math.Max(1, o.Seconds / 2);
             o.WarmupMs = (int)Math.Min(500, o.Seconds * 250);
+        }
+        if (o.CompareTransports)
+        {
+            if (!o.Sender)
+            {
+                throw new ArgumentException("--compare-transports needs the in-process sender (drop --no-sender).");
+            }
+            o.CompareSeconds = secondsGiven ? o.Seconds : 3;
         }
         return o;
     }

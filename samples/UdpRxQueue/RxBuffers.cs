@@ -20,7 +20,7 @@ internal struct RxBuffer
     public byte[]? Array;   // ArrayPool / new byte[]
     public GCHandle Pin;    // arrays move: pinned while the kernel may write
 
-    public readonly unsafe ReadOnlySpan<byte> Data => new((void*)Address, Length);
+    public readonly unsafe ReadOnlySpan<byte> Data => Array is not null ? new(Array, 0, Length) : new((void*)Address, Length);
 }
 
 /// <summary>
@@ -42,6 +42,14 @@ internal interface IRxBuffers
 
     /// <summary>Buffers taken and not given back (pages in use), or -1 where the kind cannot tell.</summary>
     long InUse { get; }
+}
+
+/// <summary>The pool as the page source of an io_uring provided-buffer ring: direct calls, no dispatch per page.</summary>
+internal readonly struct RxPages(RxQueue queue) : PagePool.IoUring.IPageSource
+{
+    public int PoolSize => RxQueue.PoolSize;
+    public int AllocPages(Span<Page> pages) => queue.AllocPages(pages);
+    public void RecyclePage([Owned] Page page) => queue.RecyclePage(page);
 }
 
 /// <summary>Pages of an <see cref="RxQueue"/>: pinned already, recycled straight to the owner's cache or through the ring.</summary>

@@ -36,7 +36,7 @@ internal sealed class Sender : IDisposable
         ulong sequence = 0;
         while (!_stop)
         {
-            Datagram.Write(datagram, sequence++);
+            Datagram.Write(datagram, sequence++, System.Diagnostics.Stopwatch.GetTimestamp());
             _socket.Send(datagram.AsSpan(), SocketFlags.None, out SocketError error);
             if (error == SocketError.Success)
             {

@@ -1,8 +1,12 @@
 using System;
+using System.Buffers;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Threading;
+using PagePool;
+using PagePool.IoUring;
 
 namespace UdpRxQueue;
 
@@ -32,17 +36,36 @@ internal readonly record struct RxSnapshot(long Received, long DroppedQueueFull,
         a.Valid - b.Valid, a.Invalid - b.Invalid, a.Bytes - b.Bytes);
 }
 
+/// <summary>How the receive thread gets datagrams from the kernel.</summary>
+internal enum Transport
+{
+    /// <summary>Pages posted to an io_uring provided-buffer ring, one multishot recvmsg: no system call per datagram.</summary>
+    IoUring,
+
+    /// <summary>recvmmsg(2) into posted buffers: one system call per batch.</summary>
+    RecvMmsg,
+
+    /// <summary>What most .NET code does: Socket.ReceiveFrom into an ArrayPool&lt;byte&gt;.Shared array, one call per datagram.</summary>
+    Socket,
+}
+
 /// <summary>
-/// One receiver: a receive thread (the pool's owner context) that fills buffers from the socket, batched with
-/// recvmmsg on Linux, and hands each datagram through an <see cref="SpscRing{T}"/> to a processing thread, which
-/// validates and counts it and gives the buffer back from there. What the receive thread cannot hand on (the ring is
-/// full) it drops and gives back itself, on the direct path.
+/// One receiver: a receive thread (the pool's owner context) that fills buffers from the socket (io_uring, recvmmsg
+/// or Socket.ReceiveFrom), and hands each datagram through an <see cref="SpscRing{T}"/> to a processing thread,
+/// which validates and counts it and gives the buffer back from there. What the receive thread cannot hand on (the
+/// ring is full) it drops and gives back itself, on the direct path.
 /// </summary>
 internal sealed class UdpReceiver<TBuffers> where TBuffers : struct, IRxBuffers
 {
     public const int Batch = 32;
 
+    /// <summary>Pages the io_uring transport keeps posted to the kernel (half the pool).</summary>
+    public const int IoUringRingEntries = 512;
+
     private readonly Socket _socket;
+    private readonly Transport _transport;
+    private readonly RxQueue? _queue;
+    private readonly LatencyHistogram _latency = new();
     private readonly SpscRing<RxBuffer> _ring;
     private readonly Thread _receiveThread;
     private readonly Thread _processThread;
@@ -51,11 +74,24 @@ internal sealed class UdpReceiver<TBuffers> where TBuffers : struct, IRxBuffers
     private volatile bool _receiverDone;
     private volatile int _measuring;           // 0 warm-up, 1 measuring, 2 measured: threads read their allocation counters
     private long _receiveAllocStart = -1, _receiveAllocEnd = -1, _processAllocStart = -1, _processAllocEnd = -1;
+    private long _receiveCpuStart, _receiveCpuEnd, _processCpuStart, _processCpuEnd;
     private Exception? _failure;
 
-    public UdpReceiver(Socket socket, TBuffers buffers, int ringCapacity, CancellationToken cancel)
+    /// <param name="socket">The bound socket.</param>
+    /// <param name="transport">How to receive; <see cref="Transport.IoUring"/> needs <paramref name="queue"/> (pages, not arrays).</param>
+    /// <param name="queue">The page pool, for the io_uring transport.</param>
+    /// <param name="buffers">Where the recvmmsg and socket transports get buffers.</param>
+    /// <param name="ringCapacity">The handoff ring's size.</param>
+    /// <param name="cancel">Stops receiving.</param>
+    public UdpReceiver(Socket socket, Transport transport, RxQueue? queue, TBuffers buffers, int ringCapacity, CancellationToken cancel)
     {
+        if (transport == Transport.IoUring && queue is null)
+        {
+            throw new ArgumentException("The io_uring transport receives into pages: give it the pool.", nameof(queue));
+        }
         _socket = socket;
+        _transport = transport;
+        _queue = queue;
         _buffers = buffers;
         _ring = new SpscRing<RxBuffer>(ringCapacity);
         cancel.Register(static s => ((CancellationTokenSource)s!).Cancel(), _stop);
@@ -66,6 +102,20 @@ internal sealed class UdpReceiver<TBuffers> where TBuffers : struct, IRxBuffers
     public RxCounters Counters { get; } = new();
 
     public string BuffersName => _buffers.Name;
+
+    /// <summary>Sender-to-processing latencies of the valid datagrams processed while measuring (valid after <see cref="Stop"/>).</summary>
+    public LatencyHistogram Latency => _latency;
+
+    /// <summary>CPU time the receive and processing threads used while measuring, in ns (valid after <see cref="Stop"/>).</summary>
+    public long MeasuredThreadCpuNs =>
+        (_receiveAllocStart < 0 ? 0 : _receiveCpuEnd - _receiveCpuStart) +
+        (_processAllocStart < 0 ? 0 : _processCpuEnd - _processCpuStart);
+
+    /// <summary>io_uring: how long a wait may coalesce completions (0: wake on the first).</summary>
+    public int CoalesceMicroseconds { get; init; }
+
+    /// <summary>Times the io_uring buffer ring ran dry and receiving paused until pages came back.</summary>
+    public long RingEmpty { get; private set; }
 
     /// <summary>Bytes the receive and processing threads allocated while measuring (valid after <see cref="Stop"/>).</summary>
     public long MeasuredThreadAllocations =>
@@ -102,13 +152,20 @@ internal sealed class UdpReceiver<TBuffers> where TBuffers : struct, IRxBuffers
     {
         try
         {
-            if (RecvMmsg.IsSupported)
+            switch (_transport)
             {
-                ReceiveBatched(_stop.Token);
-            }
-            else
-            {
-                ReceiveOneByOne(_stop.Token);
+                case Transport.IoUring:
+                    ReceiveIoUring(_stop.Token);
+                    break;
+                case Transport.RecvMmsg when RecvMmsg.IsSupported:
+                    ReceiveBatched(_stop.Token);
+                    break;
+                case Transport.Socket:
+                    ReceiveSocket(_stop.Token);
+                    break;
+                default:
+                    ReceiveOneByOne(_stop.Token);
+                    break;
             }
         }
         catch (Exception ex)
@@ -117,7 +174,7 @@ internal sealed class UdpReceiver<TBuffers> where TBuffers : struct, IRxBuffers
         }
         finally
         {
-            TakeAllocationMarks(ref _receiveAllocStart, ref _receiveAllocEnd, final: true);
+            TakeAllocationMarks(ref _receiveAllocStart, ref _receiveAllocEnd, ref _receiveCpuStart, ref _receiveCpuEnd, final: true);
             _receiverDone = true;
         }
     }
@@ -140,7 +197,7 @@ internal sealed class UdpReceiver<TBuffers> where TBuffers : struct, IRxBuffers
             }
             while (!cancel.IsCancellationRequested)
             {
-                TakeAllocationMarks(ref _receiveAllocStart, ref _receiveAllocEnd);
+                TakeAllocationMarks(ref _receiveAllocStart, ref _receiveAllocEnd, ref _receiveCpuStart, ref _receiveCpuEnd);
 
                 // Post a buffer in every free slot: pinned pages need no pinning here, just their address.
                 while (postedCount < Batch && _buffers.TryTake(out posted[postedCount]))
@@ -205,6 +262,93 @@ internal sealed class UdpReceiver<TBuffers> where TBuffers : struct, IRxBuffers
         }
     }
 
+    // io_uring: pages posted to a provided-buffer ring, one multishot recvmsg. The kernel fills a page per datagram
+    // without a system call per datagram; one io_uring_enter collects whatever has arrived.
+    private void ReceiveIoUring(CancellationToken cancel)
+    {
+        RxCounters counters = Counters;
+        RxQueue queue = _queue!;
+        using var rx = new UdpMultishotReceiver<RxPages>(_socket, new RxPages(queue), IoUringRingEntries);
+        rx.CoalesceMicroseconds = CoalesceMicroseconds;
+        rx.CoalesceDatagrams = Batch;
+        while (!cancel.IsCancellationRequested)
+        {
+            TakeAllocationMarks(ref _receiveAllocStart, ref _receiveAllocEnd, ref _receiveCpuStart, ref _receiveCpuEnd);
+            if (!rx.TryReceive(out Page page, out UdpDatagram datagram, 50))
+            {
+                continue;
+            }
+            HandOn(queue, page, datagram);
+            int n = 1;
+            // Everything the kernel has already posted, without another system call: the batch ends where the
+            // completion queue does, and the next wait collects what arrived meanwhile.
+            while (n < Batch && rx.TryReceiveCompleted(out Page next, out UdpDatagram nextDatagram))
+            {
+                HandOn(queue, next, nextDatagram);
+                n++;
+            }
+            counters.Batches++;
+            counters.Starved = rx.RingEmptyCount + rx.StarvedCount;
+            Volatile.Write(ref counters.Received, counters.Received + n);
+        }
+        RingEmpty = rx.RingEmptyCount;
+    }
+
+    // The page goes to the processing thread, or back to the pool at once when that thread is behind.
+    private void HandOn(RxQueue queue, [Owned] Page page, in UdpDatagram datagram)
+    {
+        RxBuffer buffer = default;
+        buffer.Page = page;
+        buffer.Address = page.Address + datagram.PayloadOffset;
+        buffer.Capacity = page.Length - datagram.PayloadOffset;
+        buffer.Length = datagram.Length;
+        buffer.Truncated = datagram.Truncated;
+        if (!_ring.TryEnqueue(buffer))
+        {
+            Counters.DroppedQueueFull++;
+            queue.RecyclePageDirect(page);
+        }
+    }
+
+    // What most .NET code does: Socket.ReceiveFrom into an ArrayPool<byte>.Shared array, one call per datagram.
+    // The SocketAddress overload is used so the socket itself allocates nothing per datagram.
+    private void ReceiveSocket(CancellationToken cancel)
+    {
+        RxCounters counters = Counters;
+        SocketAddress from = new(_socket.AddressFamily);
+        _socket.ReceiveTimeout = 50; // wake up to check for cancellation
+        int size = RxQueue.PageSize;
+        while (!cancel.IsCancellationRequested)
+        {
+            TakeAllocationMarks(ref _receiveAllocStart, ref _receiveAllocEnd, ref _receiveCpuStart, ref _receiveCpuEnd);
+            byte[] array = ArrayPool<byte>.Shared.Rent(size);
+            RxBuffer buffer = default;
+            buffer.Array = array;
+            buffer.Capacity = size;
+            try
+            {
+                buffer.Length = _socket.ReceiveFrom(array.AsSpan(0, size), SocketFlags.None, from);
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock)
+            {
+                ArrayPool<byte>.Shared.Return(array);
+                continue;
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode == SocketError.MessageSize)
+            {
+                buffer.Length = size;
+                buffer.Truncated = true;
+            }
+            counters.Batches++;
+            if (!_ring.TryEnqueue(buffer))
+            {
+                counters.DroppedQueueFull++;
+                ArrayPool<byte>.Shared.Return(array);
+            }
+            Volatile.Write(ref counters.Received, counters.Received + 1);
+        }
+    }
+
     // Elsewhere: one datagram per call, still straight into the page.
     private void ReceiveOneByOne(CancellationToken cancel)
     {
@@ -216,7 +360,7 @@ internal sealed class UdpReceiver<TBuffers> where TBuffers : struct, IRxBuffers
         {
             while (!cancel.IsCancellationRequested)
             {
-                TakeAllocationMarks(ref _receiveAllocStart, ref _receiveAllocEnd);
+                TakeAllocationMarks(ref _receiveAllocStart, ref _receiveAllocEnd, ref _receiveCpuStart, ref _receiveCpuEnd);
                 if (!holding)
                 {
                     if (!_buffers.TryTake(out buffer))
@@ -274,11 +418,15 @@ internal sealed class UdpReceiver<TBuffers> where TBuffers : struct, IRxBuffers
         {
             while (true)
             {
-                TakeAllocationMarks(ref _processAllocStart, ref _processAllocEnd);
+                TakeAllocationMarks(ref _processAllocStart, ref _processAllocEnd, ref _processCpuStart, ref _processCpuEnd);
                 if (_ring.TryDequeue(out RxBuffer buffer))
                 {
                     if (!buffer.Truncated && Datagram.IsValid(buffer.Data))
                     {
+                        if (_measuring == 1)
+                        {
+                            _latency.Record(Datagram.Timestamp(buffer.Data), Stopwatch.GetTimestamp());
+                        }
                         Volatile.Write(ref counters.Valid, counters.Valid + 1);
                         Volatile.Write(ref counters.Bytes, counters.Bytes + buffer.Length);
                     }
@@ -286,7 +434,18 @@ internal sealed class UdpReceiver<TBuffers> where TBuffers : struct, IRxBuffers
                     {
                         Volatile.Write(ref counters.Invalid, counters.Invalid + 1);
                     }
-                    _buffers.ReturnShared(ref buffer); // off the owner's thread: the pool's ring path
+                    if (_transport == Transport.IoUring)
+                    {
+                        _queue!.RecyclePage(buffer.Page); // off the owner's thread: the pool's ring path
+                    }
+                    else if (_transport == Transport.Socket)
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer.Array!);
+                    }
+                    else
+                    {
+                        _buffers.ReturnShared(ref buffer); // off the owner's thread: the pool's ring path
+                    }
                     spin.Reset();
                 }
                 else if (_receiverDone)
@@ -308,13 +467,14 @@ internal sealed class UdpReceiver<TBuffers> where TBuffers : struct, IRxBuffers
         }
         finally
         {
-            TakeAllocationMarks(ref _processAllocStart, ref _processAllocEnd, final: true);
+            TakeAllocationMarks(ref _processAllocStart, ref _processAllocEnd, ref _processCpuStart, ref _processCpuEnd, final: true);
         }
     }
 
     // Each thread reads its own allocation counter when it sees the phase change (GetAllocatedBytesForCurrentThread
     // only reads the calling thread's), or when it exits before seeing it.
-    private void TakeAllocationMarks(ref long start, ref long end, bool final = false)
+    // The thread's CPU time is read at the same two moments.
+    private void TakeAllocationMarks(ref long start, ref long end, ref long cpuStart, ref long cpuEnd, bool final = false)
     {
         int phase = _measuring;
         if (phase == 0 || end >= 0)
@@ -323,11 +483,13 @@ internal sealed class UdpReceiver<TBuffers> where TBuffers : struct, IRxBuffers
         }
         if (start < 0)
         {
+            cpuStart = ThreadCpu.NowNs(); // first: its first call may allocate (binding the native function)
             start = GC.GetAllocatedBytesForCurrentThread();
         }
         if (phase == 2 || final)
         {
             end = GC.GetAllocatedBytesForCurrentThread();
+            cpuEnd = ThreadCpu.NowNs();
         }
     }
 }

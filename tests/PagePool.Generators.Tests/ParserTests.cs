@@ -89,20 +89,20 @@ public sealed class ParserTests
     {
         string plain = Run("using PagePool;\n[PagePool(4096, 64)] internal partial class P { }").GeneratedSources.Single().SourceText.ToString();
         Assert.DoesNotContain("AllocFragment", plain);
-        Assert.DoesNotContain("RefCount", plain);
+        Assert.DoesNotContain("__pp_fragment", plain);
         Assert.DoesNotContain("GetPageLeaks", plain);
         Assert.DoesNotContain("GetLeaks", plain);
         // Without leak tracking or ClearOnRecycle the per-page hooks run only under DEBUG (poisoning).
         AssertOnlyUnderDebug(plain, "__pp_core.OnAllocated(");
         AssertOnlyUnderDebug(plain, "__pp_core.OnRecycled(");
-        AssertOnlyUnderDebug(plain, "__pp_core.EnterOwner(");
+        AssertOnlyUnderDebug(plain, "__pp_core.EnterOwnerScope(");
         Assert.DoesNotContain("clearOnRecycle: true", plain);
 
         string all = Run("using PagePool;\n[PagePool(4096, 64, Fragments = true, LeakTracking = PageLeakTracking.All)] internal partial class P { }")
             .GeneratedSources.Single().SourceText.ToString();
-        Assert.Contains("public global::PagePool.Page AllocFragment(int size)", all);
-        Assert.Contains("RefCount", all);
-        Assert.Contains("GetPageLeaks(global::System.TimeSpan minAge)", all);
+        Assert.Contains("public __pp_Page AllocFragment(int size)", all);
+        Assert.Contains("__pp_fragment", all);
+        Assert.Contains("GetPageLeaks(__pp_TimeSpan minAge)", all);
     }
 
     [Theory]
@@ -127,8 +127,8 @@ public sealed class ParserTests
         Assert.Contains("public const int RefillBatch = 8;", text);
         Assert.Contains("public const int MaxLength = 4080;", text);
         Assert.Contains("private const int __pp_CacheSize = 32;", text);
-        Assert.Contains("private const int __pp_Headroom = 16;", text);
-        Assert.Contains("public global::PagePool.Page AllocPage()", text);
+        Assert.Contains("headroom: 16, maxLength: 4080", text);
+        Assert.Contains("public __pp_Page AllocPage()", text);
     }
 
     private static void AssertOnlyUnderDebug(string text, string call)

@@ -20,7 +20,11 @@ public sealed class ConcurrencyTests
     private static readonly TimeSpan s_hangLimit = TimeSpan.FromSeconds(60);
 
     public static IEnumerable<object[]> StressPools() =>
-        new[] { "Default", "SmallCache", "ClearOnRecycle", "AllLeaks", "Fragments", "GlobalNamespace" }.Select(n => new object[] { n });
+        new[] { "Default", "SmallCache", "ClearOnRecycle", "AllLeaks", "Fragments", "GlobalNamespace" }
+            .SelectMany(n => AllPools.Factories.ContainsKey("Runtime." + n) ? new[] { n, "Runtime." + n } : new[] { n })
+            .Select(n => new object[] { n });
+
+    public static IEnumerable<object[]> FragmentPools() => AllPools.Both("Fragments");
 
     [Theory]
     [MemberData(nameof(StressPools))]
@@ -145,10 +149,11 @@ public sealed class ConcurrencyTests
         Assert.Equal(pool.PagesCreatedByHook, pool.PagesReleasedByHook);
     }
 
-    [Fact]
-    public void Fragments_recycled_from_other_threads_never_overlap_and_every_page_comes_back()
+    [Theory]
+    [MemberData(nameof(FragmentPools))]
+    public void Fragments_recycled_from_other_threads_never_overlap_and_every_page_comes_back(string name)
     {
-        var pool = new FragmentPool();
+        var pool = (IFragmentTestPool)AllPools.Create(name);
         const int Total = 30_000;
         var queue = new BlockingCollection<(Page Fragment, byte Pattern)>(boundedCapacity: 64);
         var failures = new ConcurrentQueue<string>();
@@ -180,7 +185,7 @@ public sealed class ConcurrencyTests
         int made = 0;
         while (made < Total && failures.IsEmpty)
         {
-            int size = random.Next(10) == 0 ? FragmentPool.PageSize : 1 + random.Next(1500);
+            int size = random.Next(10) == 0 ? pool.PageSizeBytes : 1 + random.Next(1500);
             Page fragment;
             try
             {

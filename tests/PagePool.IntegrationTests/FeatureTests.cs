@@ -1,5 +1,6 @@
 using System;
 using System.Buffers;
+using System.Collections.Generic;
 using System.IO.Pipelines;
 using System.Linq;
 using System.Threading;
@@ -13,10 +14,21 @@ namespace PagePool.IntegrationTests;
 /// <summary>Features that only some configurations have: fragments, ClearOnRecycle, leak tracking, DEBUG checks, the MemoryPool adapter.</summary>
 public sealed class FeatureTests
 {
-    [Fact]
-    public void Fragments_share_a_page_that_returns_with_its_last_fragment()
+    public static IEnumerable<object[]> FragmentPools() => AllPools.Both("Fragments");
+
+    public static IEnumerable<object[]> ClearPools() => AllPools.Both("ClearOnRecycle");
+
+    public static IEnumerable<object[]> AllLeakPools() => AllPools.Both("AllLeaks");
+
+    public static IEnumerable<object[]> SampledLeakPools() => AllPools.Both("SampledLeaks");
+
+    public static IEnumerable<object[]> DefaultPools() => AllPools.Both("Default");
+
+    [Theory]
+    [MemberData(nameof(FragmentPools))]
+    public void Fragments_share_a_page_that_returns_with_its_last_fragment(string name)
     {
-        var pool = new FragmentPool();
+        var pool = (IFragmentTestPool)AllPools.Create(name);
         Page a = pool.AllocFragment(100);
         Page b = pool.AllocFragment(1);
         Page c = pool.AllocFragment(200);
@@ -27,11 +39,11 @@ public sealed class FeatureTests
         Assert.Equal(b.Address + 8, c.Address);
         Assert.Equal(1, pool.PagesInUse);
 
-        Page whole = pool.AllocFragment(FragmentPool.PageSize);
-        Assert.Equal(FragmentPool.PageSize, whole.Length);
+        Page whole = pool.AllocFragment(pool.PageSizeBytes);
+        Assert.Equal(pool.PageSizeBytes, whole.Length);
         Assert.NotEqual(a.Id, whole.Id);
         Assert.Throws<ArgumentOutOfRangeException>(() => pool.AllocFragment(0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => pool.AllocFragment(FragmentPool.PageSize + 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => pool.AllocFragment(pool.PageSizeBytes + 1));
         pool.RecyclePage(whole);
 
         Task.Run(() => pool.RecyclePage(a)).Wait();
@@ -56,11 +68,13 @@ public sealed class FeatureTests
         Assert.Equal(pool.PagesCreatedByHook, pool.PagesReleasedByHook);
     }
 
-    [Fact]
-    public void ClearOnRecycle_zeroes_the_device_range_on_both_recycle_paths()
+    [Theory]
+    [MemberData(nameof(ClearPools))]
+    public void ClearOnRecycle_zeroes_the_device_range_on_both_recycle_paths(string name)
     {
-        var pool = new ClearPool();
-        var pages = new Page[ClearPool.PoolSize];
+        const int Headroom = 64, MaxLength = 512; // both ClearOnRecycle configurations
+        ITestPool pool = AllPools.Create(name);
+        var pages = new Page[pool.PoolSizePages];
         Assert.Equal(pages.Length, pool.AllocPages(pages));
         foreach (Page page in pages)
         {
@@ -81,15 +95,16 @@ public sealed class FeatureTests
         Assert.Equal(pages.Length, pool.AllocPages(pages));
         foreach (Page page in pages)
         {
-            Assert.True(page.Span.Slice(ClearPool.Headroom, ClearPool.MaxLength).IndexOfAnyExcept((byte)0) < 0, $"page {page.Id} not cleared");
+            Assert.True(page.Span.Slice(Headroom, MaxLength).IndexOfAnyExcept((byte)0) < 0, $"page {page.Id} not cleared");
         }
         pool.RecyclePages(pages);
     }
 
-    [Fact]
-    public void Leak_tracking_All_reports_every_page_out_with_its_allocation_site()
+    [Theory]
+    [MemberData(nameof(AllLeakPools))]
+    public void Leak_tracking_All_reports_every_page_out_with_its_allocation_site(string name)
     {
-        var pool = new AllLeakPool();
+        var pool = (ILeakTestPool)AllPools.Create(name);
         Page kept1 = pool.AllocPage();
         Page kept2 = pool.AllocPage();
         Page back = pool.AllocPage();
@@ -103,11 +118,12 @@ public sealed class FeatureTests
         Assert.Empty(pool.GetPageLeaks(TimeSpan.Zero));
     }
 
-    [Fact]
-    public void Leak_tracking_Sampled_reports_only_pages_still_out()
+    [Theory]
+    [MemberData(nameof(SampledLeakPools))]
+    public void Leak_tracking_Sampled_reports_only_pages_still_out(string name)
     {
-        var pool = new SampledLeakPool();
-        var pages = new Page[SampledLeakPool.PoolSize];
+        var pool = (ILeakTestPool)AllPools.Create(name);
+        var pages = new Page[pool.PoolSizePages];
         System.Collections.Generic.IReadOnlyList<PageLeak> leaks = Array.Empty<PageLeak>();
         // One allocation in 64 is sampled: within a few rounds of 32 some page still out was.
         for (int round = 0; round < 8 && leaks.Count == 0; round++)
@@ -124,10 +140,11 @@ public sealed class FeatureTests
     }
 
 #if DEBUG
-    [Fact]
-    public void Debug_builds_report_a_write_after_recycle_and_lose_nothing()
+    [Theory]
+    [MemberData(nameof(DefaultPools))]
+    public void Debug_builds_report_a_write_after_recycle_and_lose_nothing(string name)
     {
-        var pool = new DefaultPool();
+        ITestPool pool = AllPools.Create(name);
         Page page = pool.AllocPage();
         pool.RecyclePage(page);
         page.Span[10] = 42; // use after recycle
@@ -135,26 +152,28 @@ public sealed class FeatureTests
         Assert.Contains("written after it was recycled", ex.Message);
         Assert.Equal(page.Id, ex.PageId);
         Assert.Equal(0, pool.PagesInUse);
-        var all = new Page[DefaultPool.PoolSize];
+        var all = new Page[pool.PoolSizePages];
         Assert.Equal(all.Length, pool.AllocPages(all));
         Assert.Equal(all.Length, all.Select(p => p.Id).Distinct().Count());
         pool.RecyclePages(all);
     }
 
-    [Fact]
-    public void Debug_builds_catch_two_threads_in_the_owner_context()
+    [Theory]
+    [MemberData(nameof(DefaultPools))]
+    public void Debug_builds_catch_two_threads_in_the_owner_context(string name)
     {
-        var pool = new DefaultPool();
+        ITestPool pool = AllPools.Create(name);
+        var hooks = (HookCounter)pool;
         using var inSlowPath = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
-        pool.OnCreated = _ =>
+        hooks.OnCreated = _ =>
         {
             inSlowPath.Set();
             release.Wait();
         };
         Task owner = Task.Run(() => pool.RecyclePage(pool.AllocPage()));
         Assert.True(inSlowPath.Wait(TimeSpan.FromSeconds(30)));
-        pool.OnCreated = null;
+        hooks.OnCreated = null;
         PagePoolException ex = Assert.Throws<PagePoolException>(() => pool.AllocPage());
         Assert.Contains("owner-context", ex.Message);
         release.Set();
@@ -163,14 +182,15 @@ public sealed class FeatureTests
     }
 #endif
 
-    [Fact]
-    public async Task AsMemoryPool_feeds_a_pipe_and_every_page_comes_back()
+    [Theory]
+    [MemberData(nameof(DefaultPools))]
+    public async Task AsMemoryPool_feeds_a_pipe_and_every_page_comes_back(string name)
     {
-        var pool = new DefaultPool();
+        ITestPool pool = AllPools.Create(name);
         MemoryPool<byte> memoryPool = pool.AsMemoryPool();
         Assert.Same(memoryPool, pool.AsMemoryPool());
-        Assert.Equal(DefaultPool.PageSize, memoryPool.MaxBufferSize);
-        var pipe = new Pipe(new PipeOptions(pool: memoryPool, minimumSegmentSize: DefaultPool.PageSize,
+        Assert.Equal(pool.PageSizeBytes, memoryPool.MaxBufferSize);
+        var pipe = new Pipe(new PipeOptions(pool: memoryPool, minimumSegmentSize: pool.PageSizeBytes,
             pauseWriterThreshold: 64 * 1024, resumeWriterThreshold: 32 * 1024, useSynchronizationContext: false));
 
         const int Total = 2 * 1024 * 1024;
@@ -216,7 +236,7 @@ public sealed class FeatureTests
         Assert.Equal(Total, read);
         Assert.Equal(0, pool.PagesInUse);
         PagePoolStats stats = pool.GetPageStats();
-        Assert.True(stats.AllocFast + stats.AllocRefill + stats.AllocSlow >= Total / DefaultPool.PageSize);
+        Assert.True(stats.AllocFast + stats.AllocRefill + stats.AllocSlow >= Total / pool.PageSizeBytes);
         Assert.True(stats.RecycleRing > 0);
     }
 }

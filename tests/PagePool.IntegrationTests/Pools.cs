@@ -3,8 +3,9 @@ using System.Collections.Generic;
 using System.Threading;
 using PagePool;
 
-// Real generated pools, one per configuration. The partial parts written here add only test plumbing: the
-// hooks' counters and an interface so one test can run against every configuration.
+// Real generated pools, one per configuration, and a RuntimePagePool with the same options beside each: the partial
+// parts written here add only test plumbing (the hooks' counters and an interface), so one test runs against every
+// configuration of both kinds of pool and the two cannot drift apart.
 
 namespace PagePool.IntegrationTests
 {
@@ -27,7 +28,22 @@ namespace PagePool.IntegrationTests
         System.Buffers.MemoryPool<byte> AsMemoryPool();
     }
 
-    /// <summary>Counts the hooks; <see cref="OnCreated"/> can block a creation to test the owner-context check.</summary>
+    /// <summary>A pool with <c>Fragments = true</c>.</summary>
+    public interface IFragmentTestPool : ITestPool
+    {
+        Page AllocFragment(int size);
+    }
+
+    /// <summary>A pool with leak tracking on.</summary>
+    public interface ILeakTestPool : ITestPool
+    {
+        IReadOnlyList<PageLeak> GetPageLeaks(TimeSpan minAge);
+    }
+
+    /// <summary>
+    /// Counts the hooks that completed. <see cref="OnCreated"/> and <see cref="OnReleased"/> run first: they can block a
+    /// creation (to test the owner-context check) or throw (to inject a driver's failure, which is then not counted).
+    /// </summary>
     public abstract class HookCounter
     {
         private int _created;
@@ -37,17 +53,19 @@ namespace PagePool.IntegrationTests
         public int PagesReleasedByHook => Volatile.Read(ref _released);
 
         public Action<Page>? OnCreated { get; set; }
+        public Action<Page>? OnReleased { get; set; }
 
         protected void CountCreated(Page page)
         {
             Assert.False(page.IsDefault);
-            Interlocked.Increment(ref _created);
             OnCreated?.Invoke(page);
+            Interlocked.Increment(ref _created);
         }
 
         protected void CountReleased(Page page)
         {
             Assert.False(page.IsDefault);
+            OnReleased?.Invoke(page);
             Interlocked.Increment(ref _released);
         }
     }
@@ -71,7 +89,7 @@ namespace PagePool.IntegrationTests
     }
 
     [PagePool(4096, 16, Fragments = true)]
-    public sealed partial class FragmentPool : HookCounter, ITestPool
+    public sealed partial class FragmentPool : HookCounter, IFragmentTestPool
     {
         public int PageSizeBytes => PageSize;
         public int PoolSizePages => PoolSize;
@@ -89,7 +107,7 @@ namespace PagePool.IntegrationTests
     }
 
     [PagePool(4096, 32, LeakTracking = PageLeakTracking.Sampled)]
-    public sealed partial class SampledLeakPool : HookCounter, ITestPool
+    public sealed partial class SampledLeakPool : HookCounter, ILeakTestPool
     {
         public int PageSizeBytes => PageSize;
         public int PoolSizePages => PoolSize;
@@ -98,7 +116,7 @@ namespace PagePool.IntegrationTests
     }
 
     [PagePool(4096, 32, LeakTracking = PageLeakTracking.All)]
-    public sealed partial class AllLeakPool : HookCounter, ITestPool
+    public sealed partial class AllLeakPool : HookCounter, ILeakTestPool
     {
         public int PageSizeBytes => PageSize;
         public int PoolSizePages => PoolSize;
@@ -130,7 +148,40 @@ namespace PagePool.IntegrationTests
         }
     }
 
-    /// <summary>Every configuration, freshly built, for theories.</summary>
+    /// <summary>
+    /// A <see cref="RuntimePagePool"/> behind the test interface, its hooks counted like a generated pool's; poisoning
+    /// follows DEBUG, as it does for the generated pools compiled into this assembly.
+    /// </summary>
+    public sealed class RuntimeTestPool : HookCounter, IFragmentTestPool, ILeakTestPool
+    {
+        public RuntimeTestPool(PagePoolOptions options)
+        {
+            options.OnPageCreated = CountCreated;
+            options.OnPageReleased = CountReleased;
+#if DEBUG
+            options.Poison = true;
+#endif
+            Pool = new RuntimePagePool(options);
+        }
+
+        public RuntimePagePool Pool { get; }
+        public int PageSizeBytes => Pool.PageSize;
+        public int PoolSizePages => Pool.PoolSize;
+        public int PagesInUse => Pool.PagesInUse;
+        public Page AllocPage() => Pool.AllocPage();
+        public bool TryAllocPage(out Page page) => Pool.TryAllocPage(out page);
+        public int AllocPages(Span<Page> pages) => Pool.AllocPages(pages);
+        public Page AllocFragment(int size) => Pool.AllocFragment(size);
+        public void RecyclePage([Owned] Page page) => Pool.RecyclePage(page);
+        public void RecyclePageDirect([Owned] Page page) => Pool.RecyclePageDirect(page);
+        public void RecyclePages(ReadOnlySpan<Page> pages) => Pool.RecyclePages(pages);
+        public PagePoolStats GetPageStats() => Pool.GetPageStats();
+        public IReadOnlyList<PageLeak> GetPageLeaks(TimeSpan minAge) => Pool.GetPageLeaks(minAge);
+        public void DestroyPagePool() => Pool.DestroyPagePool();
+        public System.Buffers.MemoryPool<byte> AsMemoryPool() => Pool.AsMemoryPool();
+    }
+
+    /// <summary>Every configuration of both kinds of pool, freshly built, for theories: "Runtime." names the RuntimePagePool twin.</summary>
     public static class AllPools
     {
         public static readonly IReadOnlyDictionary<string, Func<ITestPool>> Factories = new Dictionary<string, Func<ITestPool>>
@@ -144,6 +195,19 @@ namespace PagePool.IntegrationTests
             ["SmallCache"] = () => new SmallCachePool(),
             ["Nested"] = () => new Outer.Nic.NestedPool(),
             ["GlobalNamespace"] = () => new GlobalNamespacePool(),
+            ["Runtime.Default"] = () => Runtime("Default", new PagePoolOptions { PageSize = 4096, PoolSize = 64 }),
+            ["Runtime.NativeHeadroom"] = () => Runtime("NativeHeadroom", new PagePoolOptions
+            {
+                PageSize = 2048, PoolSize = 32, Memory = PageMemoryKind.Native, Headroom = 256, MaxLength = 1500,
+            }),
+            ["Runtime.Fragments"] = () => Runtime("Fragments", new PagePoolOptions { PageSize = 4096, PoolSize = 16, Fragments = true }),
+            ["Runtime.ClearOnRecycle"] = () => Runtime("ClearOnRecycle", new PagePoolOptions
+            {
+                PageSize = 1024, PoolSize = 16, ClearOnRecycle = true, Headroom = 64, MaxLength = 512,
+            }),
+            ["Runtime.SampledLeaks"] = () => Runtime("SampledLeaks", new PagePoolOptions { PageSize = 4096, PoolSize = 32, LeakTracking = PageLeakTracking.Sampled }),
+            ["Runtime.AllLeaks"] = () => Runtime("AllLeaks", new PagePoolOptions { PageSize = 4096, PoolSize = 32, LeakTracking = PageLeakTracking.All }),
+            ["Runtime.SmallCache"] = () => Runtime("SmallCache", new PagePoolOptions { PageSize = 256, PoolSize = 32, CacheSize = 8, RefillBatch = 4 }),
         };
 
         public static IEnumerable<object[]> Names()
@@ -154,7 +218,16 @@ namespace PagePool.IntegrationTests
             }
         }
 
+        /// <summary>A configuration and its RuntimePagePool twin, for tests of one configuration's features.</summary>
+        public static IEnumerable<object[]> Both(string name) => new[] { new object[] { name }, new object[] { "Runtime." + name } };
+
         public static ITestPool Create(string name) => Factories[name]();
+
+        private static RuntimeTestPool Runtime(string name, PagePoolOptions options)
+        {
+            options.Name = "Runtime." + name;
+            return new RuntimeTestPool(options);
+        }
     }
 }
 

@@ -32,6 +32,8 @@ public sealed class UdpRxQueueTests
 
         Assert.True(json.GetProperty("datagrams").GetInt64() > 0, result.ToString());
         Assert.True(json.GetProperty("validDatagrams").GetInt64() > 0, result.ToString());
+        // The default transport is io_uring where the kernel allows it, and CI's does.
+        Assert.Equal("io_uring", json.GetProperty("transport").GetString());
         Assert.Equal(0, json.GetProperty("invalidDatagrams").GetInt64());
         Assert.True(json.GetProperty("bytes").GetInt64() > 0);
         Assert.Equal(0, json.GetProperty("pagesInUse").GetInt64());
@@ -82,6 +84,56 @@ public sealed class UdpRxQueueTests
         JsonElement json = LastJsonLine(result);
         Assert.True(json.GetProperty("seconds").GetDouble() < 50, "it stopped on the signal, not at the end of the run");
         Assert.Equal(0, json.GetProperty("pagesInUse").GetInt64());
+    }
+
+    [Theory]
+    [InlineData("io_uring")]
+    [InlineData("recvmmsg")]
+    [InlineData("socket")]
+    public async Task Each_transport_receives_valid_datagrams_and_says_which_it_used(string transport)
+    {
+        SampleProcess.Result result = await SampleProcess.RunAsync("UdpRxQueue", Timeout,
+            "--transport", transport, "--seconds", "1", "--json");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        JsonElement json = LastJsonLine(result);
+        Assert.Equal(transport, json.GetProperty("transport").GetString());
+        Assert.True(json.GetProperty("validDatagrams").GetInt64() > 0, result.ToString());
+        Assert.Equal(0, json.GetProperty("invalidDatagrams").GetInt64());
+        Assert.Equal(0, json.GetProperty("pagesInUse").GetInt64());
+        Assert.True(json.GetProperty("cpuNsPerPacket").GetDouble() > 0, result.ToString());
+        Assert.True(json.GetProperty("p50LatencyUs").GetDouble() >= 0, result.ToString());
+    }
+
+    [Fact]
+    public async Task Compare_transports_prints_one_json_line_per_transport()
+    {
+        SampleProcess.Result result = await SampleProcess.RunAsync("UdpRxQueue", Timeout,
+            "--compare-transports", "--seconds", "1", "--json");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        string[] lines = result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Equal(new[] { "io_uring", "recvmmsg", "socket" },
+            lines.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("transport").GetString()).ToArray());
+        foreach (string line in lines)
+        {
+            JsonElement json = JsonDocument.Parse(line).RootElement;
+            foreach (string key in new[] { "packetsPerSecond", "cpuNsPerPacket", "allocatedBytes", "gen0Collections",
+                                           "p50LatencyUs", "p99LatencyUs", "p999LatencyUs" })
+            {
+                Assert.True(json.TryGetProperty(key, out _), $"{key} missing in {line}");
+            }
+            Assert.True(json.GetProperty("packetsPerSecond").GetDouble() > 0, line);
+        }
+        // Pages, not arrays: the io_uring and recvmmsg receivers allocate nothing per packet.
+        Assert.Equal(0, JsonDocument.Parse(lines[0]).RootElement.GetProperty("allocatedBytes").GetInt64());
+        Assert.Contains("| transport |", result.StandardError);
+    }
+
+    [Fact]
+    public async Task An_unknown_transport_is_a_usage_error()
+    {
+        SampleProcess.Result result = await SampleProcess.RunAsync("UdpRxQueue", Timeout, "--transport", "rio");
+        Assert.Equal(64, result.ExitCode);
+        Assert.Contains("io_uring, recvmmsg or socket", result.StandardError);
     }
 
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]

@@ -163,7 +163,7 @@ public sealed class TreeWalkTests
     public static TheoryData<string, string> WalkedClean => new()
     {
         { "straight line", """
-            void M() { var p = pool.AllocPage(); Sink.Bytes(p.Span); pool.RecyclePage(p); }
+            void M() { var p = pool.AllocPage(); p.Span.Fill(1); p.Span[0] = 2; pool.RecyclePage(p); }
             """ },
         { "borrowed parameter read", """
             int M(Page page) => page.Length;
@@ -175,7 +175,7 @@ public sealed class TreeWalkTests
             void M(Page page) => Sink.Work();
             """ },
         { "owned parameter recycled", """
-            void M([Owned] Page page) { Sink.Bytes(page.Span); pool.RecyclePage(page); }
+            void M([Owned] Page page) { page.Span.Clear(); pool.RecyclePage(page); }
             """ },
         { "returned to the caller", """
             Page M() { var p = pool.AllocPage(); p.Span.Clear(); return p; }
@@ -187,7 +187,7 @@ public sealed class TreeWalkTests
             void M(bool c) { var p = pool.AllocPage(); if (c) { pool.RecyclePage(p); } else { Sink.Keep(p); } }
             """ },
         { "TryAllocPage in a while loop", """
-            int M(int budget) { int done = 0; while (done < budget) { if (!pool.TryAllocPage(out Page page)) { break; } Sink.Bytes(page.Span); pool.RecyclePage(page); done++; } return done; }
+            int M(int budget) { int done = 0; while (done < budget) { if (!pool.TryAllocPage(out Page page)) { break; } page.Span[0] = (byte)done; pool.RecyclePage(page); done++; } return done; }
             """ },
         { "TryAllocPage result in a local", """
             void M() { bool ok = pool.TryAllocPage(out var p); if (ok) { pool.RecyclePage(p); } }
@@ -223,7 +223,7 @@ public sealed class TreeWalkTests
             int M(int n) { for (int i = 0; i < n; i++) { var p = pool.AllocPage(); if (i == 3) { pool.RecyclePage(p); return i; } pool.RecyclePage(p); } return -1; }
             """ },
         { "short-circuit conditions", """
-            void M(int n, bool a) { var p = pool.AllocPage(); if (n == 0 || a) { pool.RecyclePage(p); return; } if (!(n > 3 && a)) { Sink.Work(); } pool.RecyclePage(p); }
+            void M(int n, bool a) { var p = pool.AllocPage(); if (n == 0 || a) { pool.RecyclePage(p); return; } if (!(n > 3 && a)) { n = checked(n + 1); } pool.RecyclePage(p); }
             """ },
         { "short-circuit loop condition", """
             void M(int n) { int i = 0; while (i < n && !Sink.Cond()) { var p = pool.AllocPage(); i++; pool.RecyclePage(p); } }
@@ -244,13 +244,13 @@ public sealed class TreeWalkTests
     {
         { "straight-line leak", """
             void M() { var p = pool.AllocPage(); Sink.Bytes(p.Span); }
-            """, "PP1001" },
+            """, "PP1001,PP1006" },
         { "discarded page", """
             void M() { pool.AllocPage(); }
             """, "PP1001" },
         { "overwritten before recycle", """
             void M() { var p = pool.AllocPage(); p = pool.AllocPage(); pool.RecyclePage(p); }
-            """, "PP1001" },
+            """, "PP1001,PP1006" },
         { "straight-line double recycle", """
             void M() { var p = pool.AllocPage(); pool.RecyclePage(p); pool.RecyclePage(p); }
             """, "PP1003" },
@@ -271,13 +271,13 @@ public sealed class TreeWalkTests
             """, "PP1001" },
         { "owned parameter never recycled", """
             void M([Owned] Page page) => Sink.Bytes(page.Span);
-            """, "PP1001" },
+            """, "PP1001,PP1006" },
         { "recycled on one branch only", """
             void M(bool c) { var p = pool.AllocPage(); if (c) { pool.RecyclePage(p); } }
             """, "PP1001" },
         { "TryAllocPage success not recycled", """
             void M() { if (pool.TryAllocPage(out var p)) { Sink.Bytes(p.Span); } }
-            """, "PP1001" },
+            """, "PP1001,PP1006" },
         { "break skips the recycle", """
             void M(int n) { int i = 0; while (i < n) { var p = pool.AllocPage(); i++; if (i == 2) { break; } pool.RecyclePage(p); } }
             """, "PP1001" },
@@ -286,7 +286,7 @@ public sealed class TreeWalkTests
             """, "PP1001" },
         { "do while continue skips the recycle", """
             void M() { do { var p = pool.AllocPage(); if (Sink.Cond()) continue; pool.RecyclePage(p); } while (Sink.Cond()); }
-            """, "PP1001" },
+            """, "PP1001,PP1006" },
         { "return inside a loop skips the recycle", """
             int M(int n) { for (int i = 0; i < n; i++) { var p = pool.AllocPage(); if (i == 3) { return i; } pool.RecyclePage(p); } return -1; }
             """, "PP1001" },
@@ -316,10 +316,10 @@ public sealed class TreeWalkTests
             """, "PP1001" },
         { "short-circuit loop condition recycles twice", """
             void M(int n) { var p = pool.AllocPage(); int i = 0; while (i < n || Sink.Cond()) { i++; pool.RecyclePage(p); } }
-            """, "PP1001,PP1003" },
+            """, "PP1001,PP1003,PP1006" },
         { "TryAllocPage after a short-circuit, not recycled", """
             void M(bool a) { if (a && pool.TryAllocPage(out var p)) { Sink.Bytes(p.Span); } }
-            """, "PP1001" },
+            """, "PP1001,PP1006" },
         { "negated and with IsDefault: leaks only where the else is not taken", """
             void M(bool a) { pool.TryAllocPage(out var p); if (!(a && p.IsDefault)) { } else { pool.RecyclePage(p); } }
             """, "PP1001" },
@@ -328,7 +328,7 @@ public sealed class TreeWalkTests
             """, "PP1001" },
         { "and with TryAllocPage: the left false edge has no page, the right false edge none either", """
             void M(bool a) { if (!a && pool.TryAllocPage(out var p)) { Sink.Work(); } else { return; } }
-            """, "PP1001" },
+            """, "PP1001,PP1006" },
         { "and after TryAllocPage: the right operand's false edge holds the page", """
             void M(bool b) { if (pool.TryAllocPage(out var p) && b) { pool.RecyclePage(p); } }
             """, "PP1001" },
@@ -338,6 +338,18 @@ public sealed class TreeWalkTests
         { "use after recycle in the right operand", """
             void M(bool a) { var p = pool.AllocPage(); pool.RecyclePage(p); if (a || p.Length > 0) { Sink.Work(); } }
             """, "PP1002" },
+        { "a call that may throw while the page is held", """
+            void M() { var p = pool.AllocPage(); Sink.Bytes(p.Span); pool.RecyclePage(p); }
+            """, "PP1006" },
+        { "a second allocation while the first page is held", """
+            void M() { var p = pool.AllocPage(); var q = pool.AllocPage(); pool.RecyclePage(q); pool.RecyclePage(p); }
+            """, "PP1006" },
+        { "an owned parameter lent to a call that may throw", """
+            void M([Owned] Page page) { Sink.Borrow(page); pool.RecyclePage(page); }
+            """, "PP1006" },
+        { "a constructor while the page is held", """
+            void M() { var p = pool.AllocPage(); var l = new List<int>(p.Length); pool.RecyclePage(p); }
+            """, "PP1006" },
         { "nested loop leak", """
             void M(int n) { for (int i = 0; i < n; i++) { int j = 0; while (j < n) { j++; var p = pool.AllocPage(); if (j == 3) { break; } pool.RecyclePage(p); } } }
             """, "PP1001" },
@@ -493,7 +505,8 @@ public sealed class TreeWalkTests
         {
             LeakTests.MustWarn, LeakTests.MustNotWarn, UseAfterRecycleTests.MustWarn, UseAfterRecycleTests.MustNotWarn,
             DoubleRecycleTests.MustWarn, DoubleRecycleTests.MustNotWarn, ForeignPoolTests.MustWarn, ForeignPoolTests.MustNotWarn,
-            OwnerContextTests.MustWarn, OwnerContextTests.MustNotWarn, WalkedClean, WalkableMustWarn, Refused, MoreShapes,
+            OwnerContextTests.MustWarn, OwnerContextTests.MustNotWarn, ExceptionPathTests.MustWarn, ExceptionPathTests.MustNotWarn,
+            WalkedClean, WalkableMustWarn, Refused, MoreShapes,
         })
         {
             foreach (var row in data)
@@ -506,6 +519,7 @@ public sealed class TreeWalkTests
         {
             ArrayPoolTests.LeakMustWarn, ArrayPoolTests.LeakMustNotWarn, ArrayPoolTests.UseAfterReturnMustWarn,
             ArrayPoolTests.UseAfterReturnMustNotWarn, ArrayPoolTests.ReturnedTwiceMustWarn, ArrayPoolTests.ReturnedTwiceMustNotWarn,
+            RealCodeShapeTests.MustWarn, RealCodeShapeTests.MustNotWarn,
         })
         {
             foreach (var row in data)
