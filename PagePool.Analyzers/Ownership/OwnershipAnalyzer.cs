@@ -20,7 +20,11 @@ namespace PagePool.Analyzers.Ownership;
 /// The rules follow the Checker Framework's Resource Leak Checker: a page returned by a method or written to an
 /// <c>out</c> argument is owned by the caller (unless <c>[NotOwned]</c>), parameters are borrowed unless
 /// <c>[Owned]</c>, copies of the struct are the same page, and handing on (recycling, passing to an <c>[Owned]</c>
-/// parameter, returning, storing into a field, array or collection) discharges the obligation. A method that never
+/// parameter, returning, storing into a field, array or collection) discharges the obligation. A wrapper made from
+/// a page or an array (a constructor that stores it, an initializer, a tuple, <c>ArraySegment</c>, <c>Memory</c>...)
+/// carries the same obligation (OwnershipDataflow.Wrappers.cs, OwnershipWrappers.cs), and what a callee whose body
+/// is in the compilation does with its parameters, its <c>ref</c> and <c>out</c> arguments and its result is read
+/// from that body (OwnershipSummaries.cs, OwnershipDataflow.Summaries.cs). A method that never
 /// mentions a page (or a rented array) costs one walk over its operations and builds no control-flow graph; nor does
 /// a correct method whose statements are only blocks, ifs, loops and returns over plain expressions, which the walk
 /// of OwnershipDataflow.TreeWalk.cs proves clean (any other method, and any the walk cannot prove, gets its graph).

@@ -212,6 +212,12 @@ internal sealed class OwnershipSummaries
         }
 
         budget = Math.Min(budget, MaxDepth);
+        if (target.MethodKind == MethodKind.LocalFunction && localFunctionGraph(target) is null)
+        {
+            // Only the graph of the method that declares it reaches a local function: none here, nothing cached.
+            return MethodSummary.Unknown;
+        }
+
         var cache = _cache[budget];
         if (cache.TryGetValue(target, out var cached))
         {
