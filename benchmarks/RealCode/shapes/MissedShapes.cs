@@ -1,4 +1,4 @@
-// Minimal shapes of deleted Returns the analysis missed on real code (RESULTS.md, X1-X4): each method leaks its
+// Minimal shapes of deleted Returns the analysis missed on real code (RESULTS.md, X1-X5): each method leaks its
 // rented array (or only pins it), so each should give PP1101. `run.sh benchmarks/RealCode/shapes` lists them.
 using System;
 using System.Buffers;
@@ -27,4 +27,9 @@ unsafe class Missed
 
     // X4: a collection's CopyTo copies into the array; it does not keep it.
     void X4(Queue<object> q) { var a = ArrayPool<object>.Shared.Rent(q.Count); q.CopyTo(a, 0); }
+
+    // X5: a dictionary lookup in a callee does not keep the key.
+    readonly Dictionary<ArraySegment<byte>, int> _cache = new();
+    void X5(int n) { var a = ArrayPool<byte>.Shared.Rent(n); Find(new ArraySegment<byte>(a, 0, n)); }
+    void Find(ArraySegment<byte> key) => _cache.TryGetValue(key, out _);
 }

@@ -1,4 +1,4 @@
-// Minimal shapes of the wrong PP1101 warnings found on real code (RESULTS.md, W1-W6), written from the shapes.
+// Minimal shapes of the wrong PP1101 warnings found on real code (RESULTS.md, W1-W8), written from the shapes.
 // Every method here hands its rented array on: none should warn. `run.sh benchmarks/RealCode/shapes` lists what
 // still does. Not compiled into RealCode (RealCode.csproj removes shapes/).
 using System;
@@ -11,8 +11,24 @@ struct Holder { readonly byte[] _a; public Holder(byte[] a) { _a = a; } }
 sealed class Segment { byte[]? _array; internal void Assign(byte[] a) { _array = a; } }
 sealed class State { public ArraySegment<byte> Data { get; set; } }
 struct SState { public ArraySegment<byte> Data; public void Rent(int n) { var a = ArrayPool<byte>.Shared.Rent(n); Data = new(a, 0, n); } }
+static class PoolExtensions
+{
+    // A helper of the CommunityToolkit kind: gives the old array back, leaves a new one in the variable.
+    public static void Resize<T>(this ArrayPool<T> pool, ref T[] array, int n)
+    {
+        var fresh = pool.Rent(n);
+        array.AsSpan(0, Math.Min(n, array.Length)).CopyTo(fresh);
+        pool.Return(array);
+        array = fresh;
+    }
+}
 class W
 {
+    static void Check(bool b) { }
+    // W7: the ref parameter holds it on the throw path too.
+    void W7(int n, ref object? state) { var a = ArrayPool<byte>.Shared.Rent(n); state = new Owned(a); if (n > 100) throw new ArgumentException(); }
+    // W8: comparing the old reference after a ref helper reads nothing.
+    void W8() { var a = ArrayPool<byte>.Shared.Rent(16); var backup = a; ArrayPool<byte>.Shared.Resize(ref a, 8); Check(ReferenceEquals(backup, a)); ArrayPool<byte>.Shared.Return(a); }
     Owned? Prop { get; set; }
     Segment segment = new Segment();
     ArraySegment<byte>[] _segments = new ArraySegment<byte>[4];
