@@ -125,7 +125,8 @@ internal sealed partial class OwnershipDataflow
             else if (parameter is null
                 || parameter.OriginalDefinition.Type is ITypeParameterSymbol
                 || IsStoringName(method.Name)
-                || (!(method.IsExtensionMethod && parameter.Ordinal == 0) && (storesInReceiver ??= _types.IsContainerType(receiverType))))
+                || (!(method.IsExtensionMethod && parameter.Ordinal == 0) && !IsCopyingOutName(method.Name)
+                    && (storesInReceiver ??= _types.IsContainerType(receiverType))))
             {
                 (escaped ??= new List<ResourceSet>()).Add(value);
             }
@@ -261,6 +262,10 @@ internal sealed partial class OwnershipDataflow
     }
 
     /// <summary>Add/Enqueue/Push/Write-style methods keep what they are given, whatever the receiver's type.</summary>
+    /// <summary>A collection's <c>CopyTo</c> writes its items into the array it is given: the array is borrowed, not stored.</summary>
+    private static bool IsCopyingOutName(string name) =>
+        name is "CopyTo" or "TryCopyTo";
+
     private static bool IsStoringName(string name) =>
         name.StartsWith("Add", StringComparison.Ordinal)
         || name.StartsWith("TryAdd", StringComparison.Ordinal)

@@ -38,6 +38,12 @@ public sealed class ArrayPoolTests
         { "switch case forgets", """
             void M(int n) { var a = {|PP1101:ArrayPool<byte>.Shared.Rent(8)|}; switch (n) { case 0: ArrayPool<byte>.Shared.Return(a); break; default: break; } }
             """ },
+        { "a collection copied into it and never returned", """
+            void M(System.Collections.Generic.Queue<byte> queue) { var a = {|PP1101:ArrayPool<byte>.Shared.Rent(queue.Count)|}; queue.CopyTo(a, 0); Sink.Array(a); }
+            """ },
+        { "a list copied into it and never returned", """
+            void M(List<int> items) { var a = {|PP1101:ArrayPool<int>.Shared.Rent(items.Count)|}; items.CopyTo(a); }
+            """ },
         { "custom pool instance", """
             void M(ArrayPool<byte> custom) { var a = {|PP1101:custom.Rent(8)|}; Sink.Array(a); }
             """ },
@@ -45,6 +51,9 @@ public sealed class ArrayPoolTests
 
     public static TheoryData<string, string> LeakMustNotWarn => new()
     {
+        { "a collection copied into it, then returned", """
+            void M(System.Collections.Generic.Queue<byte> queue) { var a = ArrayPool<byte>.Shared.Rent(queue.Count); queue.CopyTo(a, 0); Sink.Array(a); ArrayPool<byte>.Shared.Return(a); }
+            """ },
         { "try/finally", """
             void M(int n) { var a = ArrayPool<byte>.Shared.Rent(n); try { Sink.Array(a); } finally { ArrayPool<byte>.Shared.Return(a); } }
             """ },
