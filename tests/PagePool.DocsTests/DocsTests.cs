@@ -139,6 +139,10 @@ public sealed partial class DocsTests
         foreach (Type type in typeof(Page).Assembly.GetExportedTypes())
         {
             names.Add(type.Name.Split('`')[0]);
+            foreach (string part in (type.Namespace ?? "").Split('.'))
+            {
+                names.Add(part); // `PagePool.IoUring` names a namespace
+            }
             foreach (MemberInfo member in type.GetMembers(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static))
             {
                 names.Add(member.Name);
