@@ -78,7 +78,8 @@ internal sealed partial class OwnershipDataflow
                 settledAfter = summary!.For(parameter).RefEffect != RefEffect.None;
             }
 
-            var value = Eval(argument.Value, state, owned || settledAfter ? Mode.Consume : Mode.Use);
+            var value = Eval(argument.Value, state,
+                owned || settledAfter ? Mode.Consume : IsReferenceComparison(method) ? Mode.NoUse : Mode.Use);
             if (parameter?.Ordinal == 0)
             {
                 firstArgument = value;
@@ -262,6 +263,10 @@ internal sealed partial class OwnershipDataflow
     }
 
     /// <summary>Add/Enqueue/Push/Write-style methods keep what they are given, whatever the receiver's type.</summary>
+    /// <summary><c>object.ReferenceEquals</c> compares two references and reads neither.</summary>
+    private static bool IsReferenceComparison(IMethodSymbol method) =>
+        method.Name == "ReferenceEquals" && method.IsStatic && method.ContainingType?.SpecialType == SpecialType.System_Object;
+
     /// <summary>A collection's <c>CopyTo</c> writes its items into the array it is given: the array is borrowed, not stored.</summary>
     private static bool IsCopyingOutName(string name) =>
         name is "CopyTo" or "TryCopyTo";

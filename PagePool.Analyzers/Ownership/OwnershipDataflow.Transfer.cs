@@ -105,9 +105,14 @@ internal sealed partial class OwnershipDataflow
 
             case IBinaryOperation binary:
             {
-                var nullCheck = IsNullOrDefault(binary.LeftOperand) || IsNullOrDefault(binary.RightOperand);
-                Eval(binary.LeftOperand, state, nullCheck ? Mode.NoUse : Mode.Use);
-                Eval(binary.RightOperand, state, nullCheck ? Mode.NoUse : Mode.Use);
+                // A null test, or a comparison of two references (the compiler's ==, not a user's operator),
+                // reads no element: comparing a returned array with its replacement is no use after return.
+                var noUse = IsNullOrDefault(binary.LeftOperand) || IsNullOrDefault(binary.RightOperand)
+                    || (binary.OperatorMethod is null
+                        && binary.OperatorKind is BinaryOperatorKind.Equals or BinaryOperatorKind.NotEquals
+                        && binary.LeftOperand.Type?.IsReferenceType == true && binary.RightOperand.Type?.IsReferenceType == true);
+                Eval(binary.LeftOperand, state, noUse ? Mode.NoUse : Mode.Use);
+                Eval(binary.RightOperand, state, noUse ? Mode.NoUse : Mode.Use);
                 return ResourceSet.Empty;
             }
 

@@ -92,6 +92,9 @@ public sealed class ArrayPoolTests
 
     public static TheoryData<string, string> UseAfterReturnMustWarn => new()
     {
+        { "an element read beside a reference comparison", """
+            int M() { var a = ArrayPool<byte>.Shared.Rent(8); var old = a; ArrayPool<byte>.Shared.Return(a); return ReferenceEquals(old, a) ? 0 : {|PP1102:old|}[0]; }
+            """ },
         { "index after return", """
             void M() { var a = ArrayPool<byte>.Shared.Rent(8); ArrayPool<byte>.Shared.Return(a); {|PP1102:a|}[0] = 1; }
             """ },
@@ -127,6 +130,12 @@ public sealed class ArrayPoolTests
 
     public static TheoryData<string, string> UseAfterReturnMustNotWarn => new()
     {
+        { "ReferenceEquals with the array a helper put in its place", """
+            bool M() { var a = ArrayPool<byte>.Shared.Rent(8); var backup = a; ArrayPool<byte>.Shared.Return(a); a = ArrayPool<byte>.Shared.Rent(16); bool same = ReferenceEquals(backup, a); ArrayPool<byte>.Shared.Return(a); return same; }
+            """ },
+        { "== between the returned array and its replacement", """
+            bool M() { var a = ArrayPool<byte>.Shared.Rent(8); var old = a; ArrayPool<byte>.Shared.Return(a); a = ArrayPool<byte>.Shared.Rent(16); bool moved = old != a; ArrayPool<byte>.Shared.Return(a); return moved; }
+            """ },
         { "use before return", """
             void M() { var a = ArrayPool<byte>.Shared.Rent(8); a[0] = 1; ArrayPool<byte>.Shared.Return(a); }
             """ },
