@@ -263,9 +263,14 @@ internal sealed partial class OwnershipDataflow
     }
 
     /// <summary>Add/Enqueue/Push/Write-style methods keep what they are given, whatever the receiver's type.</summary>
-    /// <summary><c>object.ReferenceEquals</c> compares two references and reads neither.</summary>
+    /// <summary>
+    /// <c>object.ReferenceEquals</c>, and the test frameworks' <c>Assert.AreSame</c>/<c>AreNotSame</c> (MSTest,
+    /// NUnit) and <c>Assert.Same</c>/<c>NotSame</c> (xunit), compare two references and read neither.
+    /// </summary>
     private static bool IsReferenceComparison(IMethodSymbol method) =>
-        method.Name == "ReferenceEquals" && method.IsStatic && method.ContainingType?.SpecialType == SpecialType.System_Object;
+        method.IsStatic
+        && (method.Name == "ReferenceEquals" && method.ContainingType?.SpecialType == SpecialType.System_Object
+            || method.ContainingType?.Name == "Assert" && method.Name is "AreSame" or "AreNotSame" or "Same" or "NotSame");
 
     /// <summary>A collection's <c>CopyTo</c> writes its items into the array it is given: the array is borrowed, not stored.</summary>
     private static bool IsCopyingOutName(string name) =>

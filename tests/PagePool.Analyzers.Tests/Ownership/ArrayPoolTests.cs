@@ -133,6 +133,10 @@ public sealed class ArrayPoolTests
         { "ReferenceEquals with the array a helper put in its place", """
             bool M() { var a = ArrayPool<byte>.Shared.Rent(8); var backup = a; ArrayPool<byte>.Shared.Return(a); a = ArrayPool<byte>.Shared.Rent(16); bool same = ReferenceEquals(backup, a); ArrayPool<byte>.Shared.Return(a); return same; }
             """ },
+        { "a test framework's AreSame with the array a helper put in its place", """
+            static class Assert { public static void AreSame(object? expected, object? actual) { } public static void NotSame(object? expected, object? actual) { } }
+            void M() { var a = ArrayPool<byte>.Shared.Rent(8); var backup = a; ArrayPool<byte>.Shared.Return(a); a = ArrayPool<byte>.Shared.Rent(16); Assert.AreSame(backup, a); Assert.NotSame(backup, a); ArrayPool<byte>.Shared.Return(a); }
+            """ },
         { "== between the returned array and its replacement", """
             bool M() { var a = ArrayPool<byte>.Shared.Rent(8); var old = a; ArrayPool<byte>.Shared.Return(a); a = ArrayPool<byte>.Shared.Rent(16); bool moved = old != a; ArrayPool<byte>.Shared.Return(a); return moved; }
             """ },
