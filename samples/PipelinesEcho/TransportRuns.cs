@@ -206,7 +206,7 @@ internal static class TransportRuns
             {
                 BitConverter.TryWriteBytes(message, count);
                 BitConverter.TryWriteBytes(message.AsSpan(8), connection);
-                await SocketEchoTransport.SendAllAsync(socket, message, CancellationToken.None).ConfigureAwait(false);
+                await ManagedSocketEchoTransport.SendAllAsync(socket, message, CancellationToken.None).ConfigureAwait(false);
                 int got = 0;
                 while (got < messageSize)
                 {

@@ -236,26 +236,34 @@ internal sealed class IoUringEchoTransport : EchoTransport
     }
 }
 
-/// <summary>What most .NET servers do: one receive buffer per connection, rented when it opens and held until it closes.</summary>
-internal sealed class SocketEchoTransport : EchoTransport
+/// <summary>
+/// The managed-socket transports: an accept loop that starts one echo task per connection and tracks it, the counters
+/// both report, and a stop that waits for every task. Subclasses say how a connection is echoed.
+/// </summary>
+internal abstract class ManagedSocketEchoTransport : EchoTransport
 {
-    private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentDictionary<Task, bool> _tasks = new();
     private Task? _acceptLoop;
     private long _bufferBytes;
     private int _connections;
 
-    public SocketEchoTransport(IPEndPoint? listen) : base("socket", listen)
+    protected ManagedSocketEchoTransport(string name, IPEndPoint? listen) : base(name, listen)
     {
     }
+
+    protected CancellationTokenSource StopSource { get; } = new();
 
     public override long BufferBytes => Interlocked.Read(ref _bufferBytes);
 
     public override int Connections => Volatile.Read(ref _connections);
 
-    public override string Description => "socket (Socket.ReceiveAsync into a 4 KiB ArrayPool buffer held per connection)";
-
     public override void Start() => _acceptLoop = AcceptLoopAsync();
+
+    /// <summary>Echoes one connection until it closes or the transport stops; the socket is the caller's to dispose.</summary>
+    protected abstract Task EchoConnectionAsync(Socket socket);
+
+    /// <summary>Counts bytes rented for receiving (negative when they go back).</summary>
+    protected void AddBufferBytes(long bytes) => Interlocked.Add(ref _bufferBytes, bytes);
 
     private async Task AcceptLoopAsync()
     {
@@ -263,9 +271,9 @@ internal sealed class SocketEchoTransport : EchoTransport
         {
             while (true)
             {
-                Socket socket = await Listener.AcceptAsync(_stop.Token).ConfigureAwait(false);
+                Socket socket = await Listener.AcceptAsync(StopSource.Token).ConfigureAwait(false);
                 socket.NoDelay = true;
-                Task t = EchoAsync(socket);
+                Task t = ServeAsync(socket);
                 _tasks[t] = true;
                 _ = t.ContinueWith(done => _tasks.TryRemove(done, out _), TaskScheduler.Default);
             }
@@ -275,23 +283,12 @@ internal sealed class SocketEchoTransport : EchoTransport
         }
     }
 
-    private async Task EchoAsync(Socket socket)
+    private async Task ServeAsync(Socket socket)
     {
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
-        Interlocked.Add(ref _bufferBytes, buffer.Length);
         Interlocked.Increment(ref _connections);
         try
         {
-            while (true)
-            {
-                int n = await socket.ReceiveAsync(buffer.AsMemory(), SocketFlags.None, _stop.Token).ConfigureAwait(false);
-                if (n == 0)
-                {
-                    break;
-                }
-                await SendAllAsync(socket, buffer.AsMemory(0, n), _stop.Token).ConfigureAwait(false);
-                Echoed(n);
-            }
+            await EchoConnectionAsync(socket).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
         {
@@ -299,8 +296,6 @@ internal sealed class SocketEchoTransport : EchoTransport
         finally
         {
             Interlocked.Decrement(ref _connections);
-            Interlocked.Add(ref _bufferBytes, -buffer.Length);
-            ArrayPool<byte>.Shared.Return(buffer);
             socket.Dispose();
         }
     }
@@ -315,10 +310,44 @@ internal sealed class SocketEchoTransport : EchoTransport
 
     public override void Stop()
     {
-        _stop.Cancel();
+        StopSource.Cancel();
         Listener.Dispose();
         _acceptLoop?.GetAwaiter().GetResult();
         Task.WhenAll(_tasks.Keys).GetAwaiter().GetResult();
+    }
+}
+
+/// <summary>What most .NET servers do: one receive buffer per connection, rented when it opens and held until it closes.</summary>
+internal sealed class SocketEchoTransport : ManagedSocketEchoTransport
+{
+    public SocketEchoTransport(IPEndPoint? listen) : base("socket", listen)
+    {
+    }
+
+    public override string Description => "socket (Socket.ReceiveAsync into a 4 KiB ArrayPool buffer held per connection)";
+
+    protected override async Task EchoConnectionAsync(Socket socket)
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        AddBufferBytes(buffer.Length);
+        try
+        {
+            while (true)
+            {
+                int n = await socket.ReceiveAsync(buffer.AsMemory(), SocketFlags.None, StopSource.Token).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    break;
+                }
+                await SendAllAsync(socket, buffer.AsMemory(0, n), StopSource.Token).ConfigureAwait(false);
+                Echoed(n);
+            }
+        }
+        finally
+        {
+            AddBufferBytes(-buffer.Length);
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 }
 
@@ -326,86 +355,36 @@ internal sealed class SocketEchoTransport : EchoTransport
 /// Kestrel's socket transport: wait for data with a zero-byte read (no buffer held while idle), then rent a buffer,
 /// read what is there, echo it and return the buffer.
 /// </summary>
-internal sealed class ZeroByteEchoTransport : EchoTransport
+internal sealed class ZeroByteEchoTransport : ManagedSocketEchoTransport
 {
-    private readonly CancellationTokenSource _stop = new();
-    private readonly ConcurrentDictionary<Task, bool> _tasks = new();
-    private Task? _acceptLoop;
-    private long _bufferBytes;
-    private int _connections;
-
     public ZeroByteEchoTransport(IPEndPoint? listen) : base("zero-byte", listen)
     {
     }
 
-    public override long BufferBytes => Interlocked.Read(ref _bufferBytes);
-
-    public override int Connections => Volatile.Read(ref _connections);
-
     public override string Description => "zero-byte (zero-byte ReceiveAsync, then a 4 KiB ArrayPool buffer per read)";
 
-    public override void Start() => _acceptLoop = AcceptLoopAsync();
-
-    private async Task AcceptLoopAsync()
+    protected override async Task EchoConnectionAsync(Socket socket)
     {
-        try
+        while (true)
         {
-            while (true)
+            await socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, StopSource.Token).ConfigureAwait(false);
+            byte[] buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+            AddBufferBytes(buffer.Length);
+            try
             {
-                Socket socket = await Listener.AcceptAsync(_stop.Token).ConfigureAwait(false);
-                socket.NoDelay = true;
-                Task t = EchoAsync(socket);
-                _tasks[t] = true;
-                _ = t.ContinueWith(done => _tasks.TryRemove(done, out _), TaskScheduler.Default);
+                int n = await socket.ReceiveAsync(buffer.AsMemory(), SocketFlags.None, StopSource.Token).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    break;
+                }
+                await SendAllAsync(socket, buffer.AsMemory(0, n), StopSource.Token).ConfigureAwait(false);
+                Echoed(n);
+            }
+            finally
+            {
+                AddBufferBytes(-buffer.Length);
+                ArrayPool<byte>.Shared.Return(buffer);
             }
         }
-        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-        {
-        }
-    }
-
-    private async Task EchoAsync(Socket socket)
-    {
-        Interlocked.Increment(ref _connections);
-        try
-        {
-            while (true)
-            {
-                await socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, _stop.Token).ConfigureAwait(false);
-                byte[] buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
-                Interlocked.Add(ref _bufferBytes, buffer.Length);
-                try
-                {
-                    int n = await socket.ReceiveAsync(buffer.AsMemory(), SocketFlags.None, _stop.Token).ConfigureAwait(false);
-                    if (n == 0)
-                    {
-                        break;
-                    }
-                    await SocketEchoTransport.SendAllAsync(socket, buffer.AsMemory(0, n), _stop.Token).ConfigureAwait(false);
-                    Echoed(n);
-                }
-                finally
-                {
-                    Interlocked.Add(ref _bufferBytes, -buffer.Length);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                }
-            }
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-        {
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _connections);
-            socket.Dispose();
-        }
-    }
-
-    public override void Stop()
-    {
-        _stop.Cancel();
-        Listener.Dispose();
-        _acceptLoop?.GetAwaiter().GetResult();
-        Task.WhenAll(_tasks.Keys).GetAwaiter().GetResult();
     }
 }
