@@ -45,7 +45,11 @@ public sealed class PagePoolOptions
     /// </summary>
     public bool Poison { get; set; }
 
-    /// <summary>Entries in the cross-thread return ring; 0 picks the pool size rounded up to a power of two, at most 8192.</summary>
+    /// <summary>
+    /// Entries in each of the two cross-thread return paths: the lane that the first thread to recycle on another thread
+    /// claims, and the ring that every other such thread shares. The lane's thread goes on to the ring when the lane is
+    /// full; a recycle that finds the ring full releases the page (through <see cref="OnPageReleased"/>). 0 picks the pool size rounded up to a power of two, at most 8192.
+    /// </summary>
     public int RingSize { get; set; }
 
     /// <summary>The pool's name in exceptions, stats and the <c>pagepool.name</c> metric tag. Default <c>RuntimePagePool</c>.</summary>

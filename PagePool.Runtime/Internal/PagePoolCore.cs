@@ -171,6 +171,7 @@ public sealed partial class PagePoolCore
     private readonly ulong _poolBits;     // Page.PoolBits(PoolId), or-ed into every handle
     private readonly PageArena _arena;
     private readonly PageRing _ring;
+    private readonly PageLane _lane;       // the one recycling thread that claimed it publishes without a locked instruction
     private readonly LeakTracker? _leaks;
     private readonly object _lock = new();
     private readonly int[] _freeList;     // released slots, memory kept, waiting to be created again
@@ -220,6 +221,7 @@ public sealed partial class PagePoolCore
         _arena = new PageArena(pageSize, poolSize, memory);
         int ring = ringSize != 0 ? ringSize : (int)Math.Min(8192u, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(poolSize, 2)));
         _ring = new PageRing(ring);
+        _lane = new PageLane(ring);
         _leaks = leakTracking == PageLeakTracking.Off ? null : new LeakTracker(poolSize, leakTracking);
         if (clearOnRecycle)
         {
@@ -262,6 +264,9 @@ public sealed partial class PagePoolCore
 
     /// <summary>Entries in the return ring.</summary>
     public int RingCapacity => _ring.Capacity;
+
+    /// <summary>Tests: recycles published through the lane so far.</summary>
+    internal long LaneEnqueued => _lane.Enqueued;
 
     /// <summary>Builds a handle to a page (or fragment) of this pool.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -306,8 +311,8 @@ public sealed partial class PagePoolCore
     // ---------------------------------------------------------------- owner context: allocation slow paths
 
     /// <summary>
-    /// Owner: refills the cache from the return ring (the kernel's page_pool_refill_alloc_cache). Only pages still
-    /// idle are taken; a stale duplicate left by a racing double recycle is dropped. Returns how many ids it wrote.
+    /// Owner: refills the cache from the return lane and ring (the kernel's page_pool_refill_alloc_cache). Only pages
+    /// still idle are taken; a stale duplicate left by a racing double recycle is dropped. Returns how many ids it wrote.
     /// </summary>
     /// <exception cref="PagePoolException">The pool was destroyed.</exception>
     public int Refill(Span<int> cache)
@@ -316,19 +321,32 @@ public sealed partial class PagePoolCore
         {
             ThrowDestroyed();
         }
-        int taken = _ring.Dequeue(cache);
         int kept = 0;
         PageSlot[] slots = Slots;
-        for (int i = 0; i < taken; i++)
+        // A batch of nothing but stale duplicates (racing double recycles) keeps nothing: take the next one, so that a
+        // refill never reports an empty pool while pages wait in the lane or the ring.
+        while (kept == 0)
         {
-            if (IsCurrentRecycle(cache[i], out int id))
+            int taken = _lane.Dequeue(cache);
+            if (taken < cache.Length)
             {
-                slots[id].State = PageState.Idle; // the owner takes it back: idle in its cache
-                cache[kept++] = id;
+                taken += _ring.Dequeue(cache.Slice(taken));
             }
-            else
+            if (taken == 0)
             {
-                DropStale(id);
+                break;
+            }
+            for (int i = 0; i < taken; i++)
+            {
+                if (IsCurrentRecycle(cache[i], out int id))
+                {
+                    slots[id].State = PageState.Idle; // the owner takes it back: idle in its cache
+                    cache[kept++] = id;
+                }
+                else
+                {
+                    DropStale(id);
+                }
             }
         }
         return kept;
@@ -544,6 +562,10 @@ public sealed partial class PagePoolCore
             Interlocked.Increment(ref _recycledAfterDestroy);
             reserved = false;
         }
+        else if ((_lane.IsProducer() || (!_lane.IsClaimed && _lane.TryClaim())) && TryRecycleToLane(id, page.Generation))
+        {
+            return 1;
+        }
         else if (!(reserved = _ring.TryReserve(out position)))
         {
             Interlocked.Increment(ref _recycleRingFull);
@@ -555,6 +577,13 @@ public sealed partial class PagePoolCore
         }
         _ring.Publish(position, Token(id, page.Generation));
         return 1;
+    }
+
+    /// <summary>The lane's producer: records the recycle, then publishes it in the lane. False when the lane is full (racing duplicates): the caller uses the ring.</summary>
+    private bool TryRecycleToLane(int id, int generation)
+    {
+        Volatile.Write(ref Recycled[id], generation);
+        return _lane.TryEnqueue(Token(id, generation));
     }
 
     /// <summary>
@@ -663,7 +692,9 @@ public sealed partial class PagePoolCore
             }
             _destroyed = true;
         }
-        Interlocked.MemoryBarrier();
+        // Every other thread passes a full barrier before this returns: a lane publish that raced with the flag is
+        // either visible to the drains that follow, or its producer sees the flag and drains the lane itself (PageLane).
+        Interlocked.MemoryBarrierProcessWide();
         return true;
     }
 
@@ -676,7 +707,8 @@ public sealed partial class PagePoolCore
         }
         lock (_lock)
         {
-            int n = _ring.DequeueAll(ids);
+            int n = _lane.Dequeue(ids);
+            n += _ring.DequeueAll(ids.Slice(n));
             for (int i = 0; i < n; i++)
             {
                 ids[i] = TokenId(ids[i]); // ReleasePage tells a current recycle from a stale duplicate
@@ -745,7 +777,7 @@ public sealed partial class PagePoolCore
         get
         {
             long holds = Owner.AllocFast + Owner.AllocSlow + Owner.AllocRefill;
-            long returns = Owner.RecycleCached + _ring.Enqueued + Volatile.Read(ref _recycleRingFull) + Volatile.Read(ref _recycledAfterDestroy);
+            long returns = Owner.RecycleCached + _ring.Enqueued + _lane.Enqueued + Volatile.Read(ref _recycleRingFull) + Volatile.Read(ref _recycledAfterDestroy);
             return holds - returns + Volatile.Read(ref _staleDropped);
         }
     }
@@ -758,7 +790,7 @@ public sealed partial class PagePoolCore
         AllocRefill: Owner.AllocRefill,
         RecycleCached: Owner.RecycleCached,
         RecycleCacheFull: Owner.RecycleCacheFull,
-        RecycleRing: _ring.Enqueued,
+        RecycleRing: _ring.Enqueued + _lane.Enqueued,
         RecycleRingFull: Volatile.Read(ref _recycleRingFull),
         RecycleReleased: Volatile.Read(ref _recycleReleased),
         PagesInUse: PagesInUse,

@@ -3,6 +3,7 @@ using PagePool.Internal;
 
 namespace PagePool.Runtime.Tests;
 
+[Collection(StackBoundsSwitch.Name)]
 public sealed class OwnerContextTests
 {
     [Theory]
@@ -86,4 +87,14 @@ public sealed class OwnerContextTests
         Assert.Equal(1, stats.RecycleCached);
         Assert.Equal(1, stats.RecycleRing);
     }
+}
+
+/// <summary>
+/// Tests that set <see cref="StackBounds.ForceUnavailable"/>, a process-wide switch: they run alone, after the others,
+/// so that no pool in a test running beside them captures its owner or claims its lane with the switch on.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class StackBoundsSwitch
+{
+    public const string Name = "StackBounds.ForceUnavailable";
 }
