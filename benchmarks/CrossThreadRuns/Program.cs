@@ -85,25 +85,34 @@ internal static class Program
         Row[] rows = selected.Select(name => all.TryGetValue(name, out Row? row)
             ? row : throw new ArgumentException($"CTR_ROWS: unknown row '{name}'")).ToArray();
 
-        // Warm-up: pages carved, both threads past their first slow paths, and the code at its final tier: passes
-        // go on until a whole pass compiled no method (tiered compilation promotes hot methods in the background,
-        // after a delay, so a fixed count of passes can leave the rounds measuring tier-0 or instrumented code).
+        // Warm-up: pages carved, pools grown, both threads past their first slow paths, and the code at its final
+        // tier. Tiered compilation promotes a method only after its calls were counted, and counting starts 100 ms
+        // after the last new tier-0 method ran (DOTNET_TC_CallCountingDelayMs), so "a pass compiled nothing" proves
+        // nothing unless the passes span that delay: they go on until no method was compiled for WarmUpQuietMs of
+        // passes. (A warm-up that stopped at three passes, 60 ms, measured tier-0 code for the rounds' first half.)
+        const int WarmUpQuietMs = 500;
+        var clock = Stopwatch.StartNew();
         int passes = 0;
-        long compiled = -1;
-        while (passes < 100)
+        long compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+        long quietSince = 0;
+        while (passes < 1000)
         {
             foreach (Row row in rows)
             {
                 row.Measure(worker, Math.Min(items, 50_000));
             }
             passes++;
-            Thread.Sleep(passes < 3 ? 0 : 20);
+            Thread.Sleep(1); // room for the background compiler: under --rt both threads spin at FIFO priority
             long now = System.Runtime.JitInfo.GetCompiledMethodCount();
-            if (passes >= 3 && now == compiled)
+            if (now != compiled)
+            {
+                compiled = now;
+                quietSince = clock.ElapsedMilliseconds;
+            }
+            else if (passes >= 3 && clock.ElapsedMilliseconds - quietSince >= WarmUpQuietMs)
             {
                 break;
             }
-            compiled = now;
         }
 
         var allocated = new long[rows.Length]; // per row: bytes allocated by any thread during its rounds
@@ -139,7 +148,7 @@ internal static class Program
             " worker=" + string.Join(',', worker.WorkerCpus.Order()) +
             $" same-cpu-samples={worker.SameCpuSamples}/{worker.Samples} pin={pin}" +
             " bytes-allocated-in-rounds " + string.Join(' ', rows.Select((row, i) => $"{row.Name}={allocated[i]}")) +
-            $" warm-up-passes={passes}");
+            $" warm-up-passes={passes} warm-up-ms={clock.ElapsedMilliseconds}");
         // The line benchmarks/crossthread-runs.sh parses: best ns per buffer of each row.
         Console.WriteLine("RESULT " + string.Join(' ', rows.Select((row, i) => row.Name + "=" + best[i].ToString("F1", inv))));
         // Which steady state each row's best round was in (see benchmarks/results/CROSSTHREAD-MODES.md).
