@@ -40,19 +40,20 @@ public static class OwnerThread
 /// to comparing managed thread ids, on the slow path of <c>RecyclePage</c>.
 /// </summary>
 /// <remarks><para>A field of the pool; <see cref="Capture"/> runs in the owner context only, the checks on any thread.</para>
-/// <para>Laid out on a cache line of its own, written only by <see cref="Capture"/>: recycling threads read it on every
-/// recycle, so it must not share a line with fields the owner writes on its fast path.</para></remarks>
+/// <para>Laid out on a cache line of its own with 128 bytes each side (the adjacent-line prefetcher's pair), written only
+/// by <see cref="Capture"/>: recycling threads read it on every recycle, so it must not share a line with fields the
+/// owner writes on its fast path.</para></remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
-[StructLayout(LayoutKind.Explicit, Size = 192)]
+[StructLayout(LayoutKind.Explicit, Size = 320)]
 public struct OwnerContext
 {
-    [FieldOffset(64)]
+    [FieldOffset(128)]
     private nint _stackLow;           // the recorded owner thread's stack: [low, low + size)
-    [FieldOffset(72)]
+    [FieldOffset(136)]
     private nuint _allocSpan;         // the stack's size; nuint.MaxValue without bounds (thread ids cannot be checked cheaply)
-    [FieldOffset(80)]
+    [FieldOffset(144)]
     private nuint _recycleSpan;       // the stack's size; 0 without bounds (RecyclePage asks IsCurrentThreadById instead)
-    [FieldOffset(88)]
+    [FieldOffset(152)]
     private int _threadId;
 
     /// <summary>

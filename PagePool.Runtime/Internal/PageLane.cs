@@ -22,8 +22,9 @@ namespace PagePool.Internal;
 /// <para>Nothing orders the producer's publish before its check of the destroyed flag, so <see cref="PagePoolCore.BeginDestroy"/>
 /// runs a process-wide barrier after setting the flag: a recycle that read the flag as clear either has its cell
 /// visible to the destroyer's drain, or reads the flag as set after publishing and drains the lane itself.</para>
-/// <para>Positions live on lines of their own: the producer's tail and its copy of the head, the consumer's head, and
-/// the claim, which every recycling thread reads and nobody writes after the claim.</para>
+/// <para>Positions live on lines of their own, 128 bytes apart (the adjacent-line prefetcher's pair): the producer's
+/// tail and its copy of the head, the consumer's head, and the claim, which every recycling thread reads and nobody
+/// writes after the claim.</para>
 /// </remarks>
 internal sealed class PageLane
 {
@@ -110,14 +111,14 @@ internal sealed class PageLane
         return n;
     }
 
-    [StructLayout(LayoutKind.Explicit, Size = 320)]
+    [StructLayout(LayoutKind.Explicit, Size = 512)]
     private struct Positions
     {
-        [FieldOffset(64)] public nint StackLow;     // the claim: written once, read by every recycling thread
-        [FieldOffset(72)] public nuint StackSpan;   // 0 until claimed with known bounds
-        [FieldOffset(80)] public int Claim;
-        [FieldOffset(128)] public long Tail;        // producer writes
-        [FieldOffset(136)] public long CachedHead;  // producer's copy of Head
-        [FieldOffset(192)] public long Head;        // consumer writes
+        [FieldOffset(128)] public nint StackLow;    // the claim: written once, read by every recycling thread
+        [FieldOffset(136)] public nuint StackSpan;  // 0 until claimed with known bounds
+        [FieldOffset(144)] public int Claim;
+        [FieldOffset(256)] public long Tail;        // producer writes
+        [FieldOffset(264)] public long CachedHead;  // producer's copy of Head
+        [FieldOffset(384)] public long Head;        // consumer writes
     }
 }

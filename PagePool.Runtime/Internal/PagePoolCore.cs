@@ -54,35 +54,37 @@ public static class PageState
 /// <para>The cache's fill level is <c>CachePushes - CachePops</c>: the fast paths move a cursor instead of a count, so
 /// alloc_fast and recycle_cached cost no increment of their own. Slow paths that move a cursor for another reason
 /// (refill, stale duplicates, destroy) say so through <see cref="SetCacheCount"/>, and the stats subtract it.</para>
-/// <para>Padded to cache lines of their own: the owner writes them on every allocation and recycle, while recycling
-/// threads read the engine's other fields (slots, ring, destroyed flag); sharing a line would bounce it between
-/// cores. Read by other threads only for stats, racily: a snapshot may be a moment old.</para>
+/// <para>Padded to cache lines of their own, 128 bytes each side: the owner writes them on every allocation and
+/// recycle, while recycling threads read the engine's other fields (slots, ring, destroyed flag); sharing a line would
+/// bounce it between cores, and x86's adjacent-line prefetcher fetches lines in 128-byte pairs (ConcurrentQueue pads
+/// its head and tail to 128 bytes for the same reason). Read by other threads only for stats, racily: a snapshot may
+/// be a moment old.</para>
 /// </remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
-[StructLayout(LayoutKind.Explicit, Size = 192)]
+[StructLayout(LayoutKind.Explicit, Size = 320)]
 public struct OwnerCounters
 {
     /// <summary>Ids pushed on the owner's cache, ever. The fast recycle path adds one (a recycle_cached).</summary>
-    [FieldOffset(64)]
+    [FieldOffset(128)]
     public long CachePushes;
     /// <summary>Ids popped from the owner's cache, ever. The fast alloc path adds one (an alloc_fast).</summary>
-    [FieldOffset(72)]
+    [FieldOffset(136)]
     public long CachePops;
     /// <summary>See <see cref="PagePoolStats.AllocSlow"/>.</summary>
-    [FieldOffset(80)]
+    [FieldOffset(144)]
     public long AllocSlow;
     /// <summary>See <see cref="PagePoolStats.AllocEmpty"/>.</summary>
-    [FieldOffset(88)]
+    [FieldOffset(152)]
     public long AllocEmpty;
     /// <summary>See <see cref="PagePoolStats.AllocRefill"/>.</summary>
-    [FieldOffset(96)]
+    [FieldOffset(160)]
     public long AllocRefill;
     /// <summary>See <see cref="PagePoolStats.RecycleCacheFull"/>.</summary>
-    [FieldOffset(104)]
+    [FieldOffset(168)]
     public long RecycleCacheFull;
-    [FieldOffset(112)]
+    [FieldOffset(176)]
     private long _pushesNotCached;   // cursor moves that were not recycle_cached (refills)
-    [FieldOffset(120)]
+    [FieldOffset(184)]
     private long _popsNotFast;       // cursor moves that were not alloc_fast (refill hand-outs, stale duplicates, destroy)
 
     /// <summary>Ids in the owner's cache; -1 once the pool is destroyed (so both fast paths fall into their slow paths).</summary>

@@ -28,7 +28,8 @@ internal sealed class PageRing
     private readonly int _mask;
     private readonly long _start;  // 0 outside tests
 
-    // Producers and the consumer write different counters: keep them on different cache lines.
+    // Producers and the consumer write different counters: keep them on different cache lines, 128 bytes apart (the
+    // adjacent-line prefetcher's pair).
     private PaddedLong _tail;
     private PaddedLong _head;
 
@@ -201,10 +202,10 @@ internal sealed class PageRing
         return n;
     }
 
-    [StructLayout(LayoutKind.Explicit, Size = 128)]
+    [StructLayout(LayoutKind.Explicit, Size = 256)]
     private struct PaddedLong
     {
-        [FieldOffset(64)]
+        [FieldOffset(128)]
         public long Value;
     }
 }
