@@ -7,10 +7,10 @@ namespace PagePool;
 /// <param name="AllocFast">Pages handed out straight from the owner's cache.</param>
 /// <param name="AllocSlow">Pages handed out by the slow path: a page created (or re-created after release) for the caller.</param>
 /// <param name="AllocEmpty">Times the cache was empty and the return ring had nothing to refill it.</param>
-/// <param name="AllocRefill">Pages handed out after the cache was refilled from the return ring.</param>
+/// <param name="AllocRefill">Pages handed out after the cache was refilled from the return lane and ring.</param>
 /// <param name="RecycleCached">Pages recycled straight into the owner's cache.</param>
 /// <param name="RecycleCacheFull">Owner recycles that found the cache full and went on to the ring.</param>
-/// <param name="RecycleRing">Pages recycled into the return ring (from any thread).</param>
+/// <param name="RecycleRing">Pages recycled into the return ring or the return lane (from any thread; the kernel counts its ptr_ring here).</param>
 /// <param name="RecycleRingFull">Recycles that found the ring full; the page was released instead, never lost.</param>
 /// <param name="RecycleReleased">Pages released from service (ring full, destroy); <c>OnPageReleased</c> ran for each.</param>
 /// <param name="PagesInUse">Pages held outside the pool at the time of the snapshot.</param>
