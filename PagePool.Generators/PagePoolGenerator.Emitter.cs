@@ -199,11 +199,12 @@ namespace PagePool.Generators
                 EmitOptional(w, pool, ExtraConstants.Headroom, "Headroom", o.Headroom, "Bytes reserved at the start of each page before the data a device writes (<c>Headroom</c>).");
                 EmitOptional(w, pool, ExtraConstants.MaxLength, "MaxLength", o.MaxLength, "The most bytes a device writes after the headroom (<c>MaxLength</c>; 0 in the attribute means the rest of the page).");
                 EmitOptional(w, pool, ExtraConstants.CacheSize, "CacheSize", o.CacheSize, "Entries in the owner's lock-free page cache (the kernel's alloc cache).");
-                EmitOptional(w, pool, ExtraConstants.RefillBatch, "RefillBatch", o.RefillBatch, "Pages moved from the cross-thread return ring into the owner's cache at once (the kernel's refill batch).");
+                EmitOptional(w, pool, ExtraConstants.RefillBatch, "RefillBatch", o.RefillBatch, "Pages moved from the cross-thread return lane and ring into the owner's cache at once (the kernel's refill batch).");
                 w.WriteLine($$"""
-                    // The cache's size, and 64 bytes of ids each side of it so a refill never writes the line recycling threads read.
+                    // The cache's size, and 128 bytes of ids each side of it (a pair of lines, as x86 prefetches them) so a refill
+                    // never writes the lines recycling threads read.
                     private const int __pp_CacheSize = {{Int(o.CacheSize)}};
-                    private const int __pp_CachePad = 16;
+                    private const int __pp_CachePad = 32;
                     #if DEBUG
                     private const bool __pp_Poison = true;
                     #else
@@ -228,7 +229,7 @@ namespace PagePool.Generators
             {
                 PoolOptionsModel o = pool.Options;
                 w.WriteLine($$"""
-                    // The engine: slots, memory, return ring, counters, every slow path. Poisoning follows this code's DEBUG.
+                    // The engine: slots, memory, return lane and ring, counters, every slow path. Poisoning follows this code's DEBUG.
                     private readonly __pp_Core __pp_core = new __pp_Core(
                         {{Literal(pool.PoolName)}}, PageSize, PoolSize, __pp_PageMemoryKind.{{o.Memory}}, headroom: {{Int(o.Headroom)}}, maxLength: {{Int(o.MaxLength)}},
                         clearOnRecycle: {{(o.ClearOnRecycle ? "true" : "false")}}, leakTracking: __pp_PageLeakTracking.{{o.LeakTracking}}, poison: __pp_Poison,
@@ -388,7 +389,7 @@ namespace PagePool.Generators
                         }
                     }
 
-                    /// <summary>Gives a page back from any thread: the direct path on the owner's thread, the lock-free return ring elsewhere (the kernel's <c>page_pool_put_page</c>).</summary>
+                    /// <summary>Gives a page back from any thread: the direct path on the owner's thread, the lock-free return lane or ring elsewhere (the kernel's <c>page_pool_put_page</c>).</summary>
                     {{BadPage}}
                     {{Inline}}
                     public void RecyclePage([__pp_Owned] __pp_Page page)

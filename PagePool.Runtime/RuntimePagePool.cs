@@ -19,7 +19,8 @@ namespace PagePool;
 /// only: one caller at a time, like a NAPI poll loop. <see cref="RecyclePage"/> and <see cref="RecyclePages"/> are
 /// thread-safe and run concurrently with the owner. Stats and properties are thread-safe snapshots.</para>
 /// <para>The layout follows the kernel's page_pool: an owner cache (array stack, no atomics), refilled in batches from
-/// a lock-free return ring that other threads recycle into, and a slow path that creates pages up to PoolSize.</para>
+/// what other threads recycle (a lock-free lane for the first thread to recycle across threads, a lock-free ring for
+/// every other), and a slow path that creates pages up to PoolSize.</para>
 /// <para>Lifetime: the pool and its memory live until <see cref="DestroyPagePool"/> and the return of its last page,
 /// as the kernel's page_pool does. A pool that becomes unreachable without it is destroyed by a finalizer: idle
 /// memory is freed, and the memory of pages still out stays valid (nobody can recycle them any more).</para>
@@ -29,7 +30,8 @@ public sealed class RuntimePagePool
     private readonly PagePoolCore _core;
     private readonly PageSlot[] _slots;     // _core.Slots, one load closer to the fast path
     private readonly int[] _recycled;       // _core.Recycled, likewise
-    private readonly int[] _cache;
+    private readonly int[] _cache;          // CachePad ids, the cache's CacheSize, CachePad ids: see CachePad
+    private readonly int _cacheSize;
     private readonly int _pageSize;
     private readonly int _poolId;     // _core.PoolId, beside the other fast-path fields
     private readonly ulong _poolBits; // the pool's bits of every Page handle
@@ -52,7 +54,8 @@ public sealed class RuntimePagePool
         options.Validate();
         _core = new PagePoolCore(options.Name, options.PageSize, options.PoolSize, options.Memory, options.Headroom,
             options.MaxLength, options.ClearOnRecycle, options.LeakTracking, options.Poison, options.RingSize, options.CacheSize, options.RefillBatch);
-        _cache = new int[options.CacheSize];
+        _cacheSize = options.CacheSize;
+        _cache = new int[CachePad + options.CacheSize + CachePad];
         _pageSize = options.PageSize;
         _poolId = _core.PoolId;
         _poolBits = Page.PoolBits(_poolId);
@@ -117,10 +120,9 @@ public sealed class RuntimePagePool
         ref OwnerCounters counters = ref _core.Owner;
         long pops = counters.CachePops;
         int n = (int)(counters.CachePushes - pops) - 1;
-        int[] cache = _cache;
-        if ((uint)n < (uint)cache.Length && _owner.IsOwnerStack())
+        if ((uint)n < (uint)_cacheSize && _owner.IsOwnerStack())
         {
-            int id = cache[n];
+            int id = CacheAt(n);
             ref PageSlot slot = ref SlotOf(id);
             if (slot.State == PageState.Idle && !_hooks)
             {
@@ -153,8 +155,7 @@ public sealed class RuntimePagePool
         ref OwnerCounters counters = ref _core.Owner;
         long pushes = counters.CachePushes;
         int n = (int)(pushes - counters.CachePops);
-        int[] cache = _cache;
-        if (recycled != PagePoolCore.OutRecord(generation) || (uint)n >= (uint)cache.Length)
+        if (recycled != PagePoolCore.OutRecord(generation) || (uint)n >= (uint)_cacheSize)
         {
             // Misuse or a full cache: out of line, so that nothing on the fast path stays live across a call.
             RecycleDirectSlow(page);
@@ -162,13 +163,13 @@ public sealed class RuntimePagePool
         }
         recycled = generation;
         SlotOf(id).State = PageState.Idle;
-        cache[n] = id;
+        CacheAt(n) = id;
         counters.CachePushes = pushes + 1; // the push is the recycle_cached count
     }
 
     /// <summary>
     /// Any thread: recycles a page. On the thread that allocates (the owner) it takes the direct path by itself;
-    /// elsewhere it goes through the lock-free return ring.
+    /// elsewhere it goes through the lock-free return lane (the first thread to recycle across threads) or ring.
     /// </summary>
     /// <remarks>The owner is the thread of the latest allocation (checked without a thread-static read, see
     /// <see cref="OwnerContext"/>). An owner that is an async loop hopping threads should call
@@ -198,6 +199,20 @@ public sealed class RuntimePagePool
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ref int RecycledOf(int id) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_recycled), (nuint)(uint)id);
 
+    /// <summary>
+    /// Ids of padding before and after the owner's cache in <see cref="_cache"/>: 128 bytes each side, so that the lines
+    /// the owner writes on every refill and direct recycle share no line, nor adjacent-line pair, with whatever object
+    /// the GC placed beside the array (the generated pools pad their inline cache likewise).
+    /// </summary>
+    private const int CachePad = 32;
+
+    /// <summary>The owner's cache without its padding: what the engine's slow paths work on.</summary>
+    private Span<int> CacheSpan => _cache.AsSpan(CachePad, _cacheSize);
+
+    /// <summary>Cache entry <paramref name="n"/> (the caller checked it against the cache size), without a bounds check.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ref int CacheAt(int n) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_cache), (nuint)(uint)(CachePad + n));
+
     // ==================================================================== bulk
 
     /// <summary>Owner context: fills <paramref name="pages"/> with pages; returns how many (fewer when the pool runs out).</summary>
@@ -226,7 +241,7 @@ public sealed class RuntimePagePool
     {
         if (_owner.IsCurrentThread() || _owner.IsCurrentThreadById())
         {
-            _core.RecyclePagesDirect(new Callbacks(this), pages, _cache);
+            _core.RecyclePagesDirect(new Callbacks(this), pages, CacheSpan);
             return;
         }
         _core.RecyclePagesShared(new Callbacks(this), pages);
@@ -249,7 +264,7 @@ public sealed class RuntimePagePool
             throw new InvalidOperationException($"Page pool '{Name}' was created without Fragments = true; AllocFragment needs it.");
         }
         _owner.Capture();
-        return _core.AllocFragment(new Callbacks(this), ref _fragment, size, _cache);
+        return _core.AllocFragment(new Callbacks(this), ref _fragment, size, CacheSpan);
     }
 
     // ==================================================================== stats, destroy, adapters
@@ -270,7 +285,7 @@ public sealed class RuntimePagePool
     /// </summary>
     public void DestroyPagePool()
     {
-        _core.Destroy(new Callbacks(this), _cache, _finalizer, ref _fragment);
+        _core.Destroy(new Callbacks(this), CacheSpan, _finalizer, ref _fragment);
     }
 
     /// <summary>
@@ -289,18 +304,18 @@ public sealed class RuntimePagePool
     {
         // The owner's stack bounds are recorded here, off the fast path, which only checks them.
         _owner.Capture();
-        return _core.AllocSlow(new Callbacks(this), _cache, orDefault);
+        return _core.AllocSlow(new Callbacks(this), CacheSpan, orDefault);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool AllocBulkSlow(Span<Page> pages, int index)
     {
         _owner.Capture();
-        return _core.TryAllocBulkSlow(new Callbacks(this), pages, index, _cache);
+        return _core.TryAllocBulkSlow(new Callbacks(this), pages, index, CacheSpan);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void RecycleDirectSlow(Page page) => _core.RecycleDirectSlow(new Callbacks(this), page, _cache);
+    private void RecycleDirectSlow(Page page) => _core.RecycleDirectSlow(new Callbacks(this), page, CacheSpan);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void RecycleShared(Page page)

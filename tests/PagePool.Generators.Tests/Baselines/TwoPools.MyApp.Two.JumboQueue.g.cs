@@ -39,18 +39,19 @@ partial class JumboQueue
     public const int MaxLength = 65536;
     /// <summary>Entries in the owner's lock-free page cache (the kernel's alloc cache).</summary>
     public const int CacheSize = 4;
-    /// <summary>Pages moved from the cross-thread return ring into the owner's cache at once (the kernel's refill batch).</summary>
+    /// <summary>Pages moved from the cross-thread return lane and ring into the owner's cache at once (the kernel's refill batch).</summary>
     public const int RefillBatch = 2;
-    // The cache's size, and 64 bytes of ids each side of it so a refill never writes the line recycling threads read.
+    // The cache's size, and 128 bytes of ids each side of it (a pair of lines, as x86 prefetches them) so a refill
+    // never writes the lines recycling threads read.
     private const int __pp_CacheSize = 4;
-    private const int __pp_CachePad = 16;
+    private const int __pp_CachePad = 32;
 #if DEBUG
     private const bool __pp_Poison = true;
 #else
     private const bool __pp_Poison = false;
 #endif
 
-    // The engine: slots, memory, return ring, counters, every slow path. Poisoning follows this code's DEBUG.
+    // The engine: slots, memory, return lane and ring, counters, every slow path. Poisoning follows this code's DEBUG.
     private readonly __pp_Core __pp_core = new __pp_Core(
         "MyApp.Two.JumboQueue", PageSize, PoolSize, __pp_PageMemoryKind.HugePages, headroom: 0, maxLength: 65536,
         clearOnRecycle: false, leakTracking: __pp_PageLeakTracking.Off, poison: __pp_Poison,
@@ -148,7 +149,7 @@ partial class JumboQueue
         }
     }
 
-    /// <summary>Gives a page back from any thread: the direct path on the owner's thread, the lock-free return ring elsewhere (the kernel's <c>page_pool_put_page</c>).</summary>
+    /// <summary>Gives a page back from any thread: the direct path on the owner's thread, the lock-free return lane or ring elsewhere (the kernel's <c>page_pool_put_page</c>).</summary>
     /// <exception cref="__pp_PagePoolException">The page was already recycled, belongs to another pool, or is <c>default</c>; the pool loses nothing. An exception from <c>OnPageReleased</c> (when the page had to be released) comes through; the page is released all the same.</exception>
     [__pp_MethodImpl(__pp_MethodImplOptions.AggressiveInlining)]
     public void RecyclePage([__pp_Owned] __pp_Page page)
