@@ -28,9 +28,10 @@ namespace PagePool;
 public sealed class RuntimePagePool
 {
     private readonly PagePoolCore _core;
-    private readonly PageSlot[] _slots;     // _core.Slots, one load closer to the fast path
-    private readonly int[] _recycled;       // _core.Recycled, likewise
-    private readonly int[] _cache;          // CachePad ids, the cache's CacheSize, CachePad ids: see CachePad
+    private readonly nint _slots;           // _core.Slots (pinned) by address: indexed with no null or bounds check
+    private readonly nint _recycled;        // _core.Recycled (pinned), likewise
+    private readonly int[] _cache;          // CachePad ids, the cache's CacheSize, CachePad ids: see CachePad; pinned
+    private readonly nint _cacheIds;        // the address of the cache's first id (past the padding)
     private readonly int _cacheSize;
     private readonly int _pageSize;
     private readonly int _poolId;     // _core.PoolId, beside the other fast-path fields
@@ -48,19 +49,20 @@ public sealed class RuntimePagePool
     /// <summary>Creates a pool. Memory is carved lazily, as pages are first needed.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
     /// <exception cref="ArgumentException">A setting is out of range (the message names it).</exception>
-    public RuntimePagePool(PagePoolOptions options)
+    public unsafe RuntimePagePool(PagePoolOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _core = new PagePoolCore(options.Name, options.PageSize, options.PoolSize, options.Memory, options.Headroom,
             options.MaxLength, options.ClearOnRecycle, options.LeakTracking, options.Poison, options.RingSize, options.CacheSize, options.RefillBatch);
         _cacheSize = options.CacheSize;
-        _cache = new int[CachePad + options.CacheSize + CachePad];
+        _cache = GC.AllocateArray<int>(CachePad + options.CacheSize + CachePad, pinned: true);
+        _cacheIds = (nint)Unsafe.AsPointer(ref _cache[CachePad]);
         _pageSize = options.PageSize;
         _poolId = _core.PoolId;
         _poolBits = Page.PoolBits(_poolId);
-        _slots = _core.Slots;
-        _recycled = _core.Recycled;
+        _slots = _core.SlotsAddress;
+        _recycled = _core.RecycledAddress;
         _hooks = _core.HasPageHooks;
         _fragments = options.Fragments;
         _plainRecycle = !_hooks && !_fragments;
@@ -144,10 +146,23 @@ public sealed class RuntimePagePool
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void RecyclePageDirect([Owned] Page page)
     {
+        if (!TryRecycleFast(page))
+        {
+            // Misuse, a full cache, hooks or fragments: out of line, so that nothing on the fast path stays live across a call.
+            RecycleDirectSlow(page);
+        }
+    }
+
+    /// <summary>
+    /// The fast path of every direct recycle (the kernel's recycle_direct push): a whole page of this pool, its current
+    /// hand-out, room in the cache, no per-page hooks. False, with nothing changed, otherwise.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryRecycleFast(Page page)
+    {
         if (page.PoolId != _poolId || !_plainRecycle)
         {
-            RecycleDirectSlow(page);
-            return;
+            return false;
         }
         int id = page.Id;
         int generation = page.Generation;
@@ -157,14 +172,13 @@ public sealed class RuntimePagePool
         int n = (int)(pushes - counters.CachePops);
         if (recycled != PagePoolCore.OutRecord(generation) || (uint)n >= (uint)_cacheSize)
         {
-            // Misuse or a full cache: out of line, so that nothing on the fast path stays live across a call.
-            RecycleDirectSlow(page);
-            return;
+            return false;
         }
         recycled = generation;
         SlotOf(id).State = PageState.Idle;
         CacheAt(n) = id;
         counters.CachePushes = pushes + 1; // the push is the recycle_cached count
+        return true;
     }
 
     /// <summary>
@@ -193,11 +207,11 @@ public sealed class RuntimePagePool
     /// was just checked to be this pool's, and the engine hands out only ids below PoolSize.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ref PageSlot SlotOf(int id) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_slots), (nuint)(uint)id);
+    private ref PageSlot SlotOf(int id) => ref PagePoolCore.Element<PageSlot>(_slots, id);
 
     /// <summary>The page's entry in <see cref="PagePoolCore.Recycled"/>, without a bounds check (ids come from the pool, or were checked to be this pool's).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ref int RecycledOf(int id) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_recycled), (nuint)(uint)id);
+    private ref int RecycledOf(int id) => ref PagePoolCore.Element<int>(_recycled, id);
 
     /// <summary>
     /// Ids of padding before and after the owner's cache in <see cref="_cache"/>: 128 bytes each side, so that the lines
@@ -211,7 +225,7 @@ public sealed class RuntimePagePool
 
     /// <summary>Cache entry <paramref name="n"/> (the caller checked it against the cache size), without a bounds check.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ref int CacheAt(int n) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_cache), (nuint)(uint)(CachePad + n));
+    private ref int CacheAt(int n) => ref PagePoolCore.Element<int>(_cacheIds, n);
 
     // ==================================================================== bulk
 
@@ -241,7 +255,15 @@ public sealed class RuntimePagePool
     {
         if (_owner.IsCurrentThread() || _owner.IsCurrentThreadById())
         {
-            _core.RecyclePagesDirect(new Callbacks(this), pages, CacheSpan);
+            int i = 0;
+            while (i < pages.Length && TryRecycleFast(pages[i]))
+            {
+                i++;
+            }
+            if (i < pages.Length)
+            {
+                _core.RecyclePagesDirect(new Callbacks(this), pages.Slice(i), CacheSpan);
+            }
             return;
         }
         _core.RecyclePagesShared(new Callbacks(this), pages);

@@ -164,6 +164,26 @@ public sealed partial class PagePoolCore
     /// </remarks>
     public readonly int[] Recycled;
 
+    /// <summary>The address of <see cref="Slots"/>' first element (the array is pinned): for the generated fast paths.</summary>
+    public unsafe nint SlotsAddress => (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(Slots));
+
+    /// <summary>The address of <see cref="Recycled"/>' first element (the array is pinned): for the generated fast paths.</summary>
+    public unsafe nint RecycledAddress => (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(Recycled));
+
+    /// <summary>
+    /// Generated pools' slow paths: sets <paramref name="slots"/> and <paramref name="recycled"/> to
+    /// <see cref="SlotsAddress"/> and <see cref="RecycledAddress"/> the first time (while they are 0), and writes
+    /// nothing afterwards: the fields share lines with ones recycling threads read.
+    /// </summary>
+    public void CopyAddresses(ref nint slots, ref nint recycled)
+    {
+        if (slots == 0)
+        {
+            slots = SlotsAddress;
+            recycled = RecycledAddress;
+        }
+    }
+
     /// <summary>This pool's id in the registry: what <see cref="Page.PoolId"/> of its pages holds.</summary>
     public readonly int PoolId;
 
@@ -212,12 +232,13 @@ public sealed partial class PagePoolCore
         PageSize = pageSize;
         PoolSize = poolSize;
         _refillBatch = refillBatch;
-        Slots = new PageSlot[poolSize];
+        // Pinned, so that generated pools index them by address (SlotsAddress, RecycledAddress) with no null check.
+        Slots = GC.AllocateArray<PageSlot>(poolSize, pinned: true);
         _tokenIdBits = poolSize > 1 ? System.Numerics.BitOperations.Log2((uint)(poolSize - 1)) + 1 : 1;
         _tokenIdMask = (1 << _tokenIdBits) - 1;
         _tokenGenerationMask = (1 << Math.Min(16, 32 - _tokenIdBits)) - 1;
         RefCounts = new int[poolSize];
-        Recycled = new int[poolSize];
+        Recycled = GC.AllocateArray<int>(poolSize, pinned: true);
         Recycled.AsSpan().Fill(-1);
         _freeList = new int[poolSize];
         _arena = new PageArena(pageSize, poolSize, memory);

@@ -83,6 +83,26 @@ public sealed partial class PagePoolCore
         ref Unsafe.Add(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(array), (nuint)(uint)id);
 
     /// <summary>
+    /// An element of one of the engine's pinned per-page arrays (<see cref="SlotsAddress"/>, <see cref="RecycledAddress"/>)
+    /// by the array's address, for the generated fast paths: no null check and no bounds check. Their ids come from
+    /// their own cache, or from a page just checked to be theirs, and the engine hands out only ids below PoolSize.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe ref T Element<T>(nint array, int id)
+        where T : unmanaged =>
+        ref ((T*)array)[(uint)id];
+
+    /// <summary>
+    /// Entry <paramref name="n"/> of a generated pool's inline cache storage, past <paramref name="pad"/> ids of
+    /// padding, without a bounds check (<paramref name="n"/> is below CacheSize). Pad and index stay apart so that the
+    /// JIT folds the constant pad into the address.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ref int CacheEntry<TStorage>(ref TStorage storage, int pad, int n)
+        where TStorage : struct =>
+        ref Unsafe.Add(ref Unsafe.As<TStorage, int>(ref storage), (nuint)(uint)n + (nuint)(uint)pad);
+
+    /// <summary>
     /// An id in a generated pool's inline cache storage without a bounds check: <paramref name="index"/> is below the
     /// storage's length (padding plus CacheSize ids).
     /// </summary>

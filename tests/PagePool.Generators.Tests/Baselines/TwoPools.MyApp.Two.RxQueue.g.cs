@@ -41,8 +41,7 @@ partial class RxQueue
     public const int CacheSize = 128;
     /// <summary>Pages moved from the cross-thread return lane and ring into the owner's cache at once (the kernel's refill batch).</summary>
     public const int RefillBatch = 64;
-    // The cache's size, and 128 bytes of ids each side of it (a pair of lines, as x86 prefetches them) so a refill
-    // never writes the lines recycling threads read.
+    // The cache's size, and 128 bytes of ids each side of it so a refill never writes the lines recycling threads read.
     private const int __pp_CacheSize = 128;
     private const int __pp_CachePad = 32;
 #if DEBUG
@@ -57,9 +56,9 @@ partial class RxQueue
         clearOnRecycle: false, leakTracking: __pp_PageLeakTracking.Off, poison: __pp_Poison,
         cacheSize: __pp_CacheSize, refillBatch: 64);
 
-    // The engine's page slots and recycle records, copied in by the first slow path (no page exists before it).
-    private __pp_PageSlot[]? __pp_slots;
-    private int[]? __pp_recycled;
+    // The engine's page slots and recycle records (pinned arrays) by address, copied in by the first slow path.
+    private nint __pp_slots;
+    private nint __pp_recycled;
     // The owner's cache of idle ids (the kernel's alloc cache): its fill level is CachePushes - CachePops, -1 once destroyed.
     private __pp_CacheStorage __pp_cache;
     // Who allocated last: RecyclePage on that thread takes the direct path (the kernel's NAPI-context check).
@@ -103,8 +102,8 @@ partial class RxQueue
         int n = (int)(counters.CachePushes - pops) - 1;
         if ((uint)n < __pp_CacheSize && __pp_owner.IsOwnerStack())
         {
-            int id = __pp_Core.Element(ref __pp_cache, __pp_CachePad + n);
-            ref __pp_PageSlot slot = ref __pp_Core.Element(__pp_slots!, id);
+            int id = __pp_Core.CacheEntry(ref __pp_cache, __pp_CachePad, n);
+            ref __pp_PageSlot slot = ref __pp_Core.Element<__pp_PageSlot>(__pp_slots, id);
             if (slot.State == __pp_PageState.Idle)
             {
                 counters.CachePops = pops + 1; // the pop is the alloc_fast count
@@ -129,12 +128,11 @@ partial class RxQueue
         return __pp_core.AllocSlow(new __pp_Callbacks(this), __pp_CacheSpan, orDefault);
     }
 
-    // Records the owner's stack; the first time, copies in the engine's arrays (written once) and arms the finalizer.
+    // Records the owner's stack; the first time, copies in the engine's array addresses and arms the finalizer.
     private void __pp_EnterSlowPath()
     {
         __pp_owner.Capture();
-        __pp_slots ??= __pp_core.Slots;
-        __pp_recycled ??= __pp_core.Recycled;
+        __pp_core.CopyAddresses(ref __pp_slots, ref __pp_recycled);
         __pp_finalizer ??= new __pp_PoolFinalizer(__pp_core, DestroyPagePool);
     }
 
@@ -188,7 +186,7 @@ partial class RxQueue
         {
             return false;
         }
-        ref int recycled = ref __pp_Core.Element(__pp_recycled!, id);
+        ref int recycled = ref __pp_Core.Element<int>(__pp_recycled, id);
         if (recycled != __pp_Core.OutRecord(page.Generation))
         {
             return false;
@@ -197,8 +195,8 @@ partial class RxQueue
 #if DEBUG
         __pp_core.OnRecycled(id);
 #endif
-        __pp_Core.Element(__pp_slots!, id).State = __pp_PageState.Idle;
-        __pp_Core.Element(ref __pp_cache, __pp_CachePad + n) = id;
+        __pp_Core.Element<__pp_PageSlot>(__pp_slots, id).State = __pp_PageState.Idle;
+        __pp_Core.CacheEntry(ref __pp_cache, __pp_CachePad, n) = id;
         counters.CachePushes = pushes + 1; // the push is the recycle_cached count
         return true;
     }
