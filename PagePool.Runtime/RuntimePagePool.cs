@@ -37,8 +37,11 @@ public sealed class RuntimePagePool
     private readonly int _poolId;     // _core.PoolId, beside the other fast-path fields
     private readonly ulong _poolBits; // the pool's bits of every Page handle
     private readonly bool _hooks;           // leak tracking, poisoning or ClearOnRecycle: per-page work on both paths
+    // The cache bounds the fast paths check: CacheSize, or 0 where every call must take the slow path (per-page hooks
+    // for allocations; hooks or fragments for direct recycles), so that the fast paths test one bound instead of flags.
+    private readonly int _allocBound;
+    private readonly int _recycleBound;
     private readonly bool _fragments;
-    private readonly bool _plainRecycle;    // neither hooks nor fragments: the direct recycle is a push
     private readonly Action<Page>? _onCreated;
     private readonly Action<Page>? _onReleased;
     private readonly PoolFinalizer _finalizer;  // destroys the pool if it is dropped without DestroyPagePool()
@@ -65,7 +68,8 @@ public sealed class RuntimePagePool
         _recycled = _core.RecycledAddress;
         _hooks = _core.HasPageHooks;
         _fragments = options.Fragments;
-        _plainRecycle = !_hooks && !_fragments;
+        _allocBound = _hooks ? 0 : options.CacheSize;
+        _recycleBound = _hooks || _fragments ? 0 : options.CacheSize; // otherwise the direct recycle is a push
         _onCreated = options.OnPageCreated;
         _onReleased = options.OnPageReleased;
         Headroom = options.Headroom;
@@ -122,11 +126,11 @@ public sealed class RuntimePagePool
         ref OwnerCounters counters = ref _core.Owner;
         long pops = counters.CachePops;
         int n = (int)(counters.CachePushes - pops) - 1;
-        if ((uint)n < (uint)_cacheSize && _owner.IsOwnerStack())
+        if ((uint)n < (uint)_allocBound && _owner.IsOwnerStack())
         {
             int id = CacheAt(n);
             ref PageSlot slot = ref SlotOf(id);
-            if (slot.State == PageState.Idle && !_hooks)
+            if (slot.State == PageState.Idle)
             {
                 counters.CachePops = pops + 1; // the pop is the alloc_fast count
                 slot.State = PageState.InUse;
@@ -160,7 +164,7 @@ public sealed class RuntimePagePool
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryRecycleFast(Page page)
     {
-        if (page.PoolId != _poolId || !_plainRecycle)
+        if (page.PoolId != _poolId)
         {
             return false;
         }
@@ -170,7 +174,7 @@ public sealed class RuntimePagePool
         ref OwnerCounters counters = ref _core.Owner;
         long pushes = counters.CachePushes;
         int n = (int)(pushes - counters.CachePops);
-        if (recycled != PagePoolCore.OutRecord(generation) || (uint)n >= (uint)_cacheSize)
+        if (recycled != PagePoolCore.OutRecord(generation) || (uint)n >= (uint)_recycleBound)
         {
             return false;
         }
