@@ -114,4 +114,27 @@ public sealed class RefillGrowthTests
         Assert.Equal(0, pool.PagesInUse);
         Assert.Equal(5000, stats.RecycleRing);
     }
+
+    [Fact]
+    public void A_refill_of_nothing_but_stale_duplicates_takes_the_next_batch_instead_of_reporting_the_pool_empty()
+    {
+        RuntimePagePool pool = Create(poolSize: 3, configure: o => { o.CacheSize = 2; o.RefillBatch = 2; });
+        Page a = pool.AllocPage(), b = pool.AllocPage(), c = pool.AllocPage();
+        pool.RecyclePageDirect(a);
+        pool.RecyclePageDirect(b);
+        // Stale duplicates of a and b in the ring, as two racing recycles of one handle leave them.
+        Assert.True(pool.Core.TryRecycleToRing(a.Id));
+        Assert.True(pool.Core.TryRecycleToRing(b.Id));
+        RunOnOtherThread(() => pool.RecyclePages(new[] { c })); // behind them in the ring
+        Page first = pool.AllocPage(), second = pool.AllocPage(); // a and b again, from the cache
+
+        // The next refill's first batch holds only the two duplicates (a and b are out again under a newer
+        // generation): it must go on to c rather than report all three pages in use.
+        Assert.True(pool.TryAllocPage(out Page third));
+        Assert.Equal(c.Id, third.Id);
+        Assert.Equal(3, pool.PagesInUse);
+        Assert.Equal(3, pool.GetPageStats().PagesCreated);
+        pool.RecyclePages(new[] { first, second, third });
+        Assert.Equal(0, pool.PagesInUse);
+    }
 }
