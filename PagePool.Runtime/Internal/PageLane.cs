@@ -49,8 +49,9 @@ internal sealed class PageLane
     [SkipLocalsInit]
     public unsafe bool IsProducer()
     {
+        nuint span = Volatile.Read(ref _p.StackSpan); // before the low bound: a span seen set means the bound is too
         Unsafe.SkipInit(out byte marker);
-        return (nuint)((nint)Unsafe.AsPointer(ref marker) - _p.StackLow) < Volatile.Read(ref _p.StackSpan);
+        return (nuint)((nint)Unsafe.AsPointer(ref marker) - _p.StackLow) < span;
     }
 
     /// <summary>
