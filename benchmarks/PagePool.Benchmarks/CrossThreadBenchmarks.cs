@@ -193,7 +193,7 @@ public unsafe class CrossThreadBenchmarks
         handoff.WaitUntilReturned();
     }
 
-    [Benchmark(OperationsPerInvoke = Items, Description = "RuntimePagePool (RecyclePage -> ring)")]
+    [Benchmark(OperationsPerInvoke = Items, Description = "RuntimePagePool (RecyclePage -> return lane)")]
     public void RuntimePool()
     {
         RuntimePagePool pool = _runtime;
@@ -207,7 +207,7 @@ public unsafe class CrossThreadBenchmarks
         handoff.WaitUntilReturned();
     }
 
-    [Benchmark(OperationsPerInvoke = Items, Description = "[PagePool] generated (RecyclePage -> ring)")]
+    [Benchmark(OperationsPerInvoke = Items, Description = "[PagePool] generated (RecyclePage -> return lane)")]
     public void GeneratedPool()
     {
         BenchPagePool pool = _generated;
