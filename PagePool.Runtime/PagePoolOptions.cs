@@ -46,9 +46,10 @@ public sealed class PagePoolOptions
     public bool Poison { get; set; }
 
     /// <summary>
-    /// Entries in each of the two cross-thread return paths: the lane that the first thread to recycle on another thread
-    /// claims, and the ring that every other such thread shares. The lane's thread goes on to the ring when the lane is
-    /// full; a recycle that finds the ring full releases the page (through <see cref="OnPageReleased"/>). 0 picks the pool size rounded up to a power of two, at most 8192.
+    /// Entries in the cross-thread return ring, which threads recycling on other threads share; 0 picks the pool size
+    /// rounded up to a power of two, at most 8192. The first four such threads get a lane each instead, of the same size
+    /// up to 4096 entries, and go on to the ring when it is full. A recycle that finds the ring full releases the page
+    /// (through <see cref="OnPageReleased"/>).
     /// </summary>
     public int RingSize { get; set; }
 

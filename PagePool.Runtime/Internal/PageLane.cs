@@ -6,19 +6,21 @@ using System.Threading;
 namespace PagePool.Internal;
 
 /// <summary>
-/// The return lane: a single-producer return ring beside <see cref="PageRing"/>, for the one recycling thread that
-/// claims it (in a driver, the worker that gives the RX thread's pages back). Its producer publishes with plain
+/// A return lane: a single-producer return ring beside <see cref="PageRing"/>, for the one recycling thread that
+/// claims it (in a driver, a worker that gives the RX thread's pages back; a pool has
+/// <see cref="PagePoolCore.LaneCount"/> of them). Its producer publishes with plain
 /// stores, no locked instruction: on x86 a compare-and-swap waits for every earlier store to reach the cache, and on
 /// the cross-thread path those stores (to the page, to the caller's own handoff ring) target lines the owner holds, so
 /// the ring's compare-and-swap made each recycle wait out two or three cache-line transfers. The consumer is the
 /// ring's: the owner refilling its cache, or the destroyer under the pool's lock.
 /// </summary>
 /// <remarks>
-/// <para>The producer is told by its stack, as the owner context is (<see cref="OwnerContext"/>): the first thread to
-/// recycle across threads records its stack bounds, and a recycle whose local lies inside them is that thread's. Live
-/// threads' stacks never overlap, so at most one thread passes the check at any time; a later thread that happens to
-/// get a finished claimer's stack takes its place, after the thread exit and stack mapping that order the two. Other
-/// threads, and every thread where stack bounds are not known, use the ring.</para>
+/// <para>The producer is told by its stack, as the owner context is (<see cref="OwnerContext"/>): a thread recycling
+/// across threads that finds a free lane records its stack bounds there, and a recycle whose local lies inside them is
+/// that thread's. Live threads' stacks never overlap, so at most one thread passes the check at any time; a later
+/// thread that happens to get a finished claimer's stack takes its place, after the thread exit and stack mapping that
+/// order the two. A lane stays claimed for the pool's life. Threads that find every lane claimed, and every thread
+/// where stack bounds are not known, use the ring.</para>
 /// <para>Nothing orders the producer's publish before its check of the destroyed flag, so <see cref="PagePoolCore.BeginDestroy"/>
 /// runs a process-wide barrier after setting the flag: a recycle that read the flag as clear either has its cell
 /// visible to the destroyer's drain, or reads the flag as set after publishing and drains the lane itself.</para>
@@ -41,7 +43,7 @@ internal sealed class PageLane
     /// <summary>Ids ever published (monotonic): the lane's share of the recycle counters.</summary>
     public long Enqueued => Volatile.Read(ref _p.Tail);
 
-    /// <summary>Whether a thread tried to claim the lane (the claim is made once per pool).</summary>
+    /// <summary>Whether a thread claimed the lane (once per lane, for the pool's life).</summary>
     public bool IsClaimed => Volatile.Read(ref _p.Claim) != 0;
 
     /// <summary>Any thread: true when the caller is the lane's producer (a local of the caller lies on the recorded stack).</summary>
@@ -55,22 +57,22 @@ internal sealed class PageLane
     }
 
     /// <summary>
-    /// Any thread, once per pool: claims the lane for the calling thread when nobody has. False when another thread
-    /// claimed it first, or when the calling thread's stack bounds are not known (the lane then stays unused).
+    /// Any thread, once per lane: claims the lane for the calling thread when nobody has. False when another thread
+    /// claimed it first, or when the calling thread's stack bounds are not known (the lane stays free for another).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     [SkipLocalsInit]
     public unsafe bool TryClaim()
     {
-        if (Volatile.Read(ref _p.Claim) != 0 || Interlocked.CompareExchange(ref _p.Claim, 1, 0) != 0)
-        {
-            return false;
-        }
         Unsafe.SkipInit(out byte marker);
         StackBounds.Get(out nint low, out nuint size);
         if ((nuint)((nint)Unsafe.AsPointer(ref marker) - low) >= size)
         {
-            return false; // no bounds, or bounds that do not hold our own stack: nobody produces here
+            return false; // no bounds, or bounds that do not hold our own stack: this thread cannot be told, leave the lane
+        }
+        if (Volatile.Read(ref _p.Claim) != 0 || Interlocked.CompareExchange(ref _p.Claim, 1, 0) != 0)
+        {
+            return false;
         }
         _p.StackLow = low;
         Volatile.Write(ref _p.StackSpan, size);

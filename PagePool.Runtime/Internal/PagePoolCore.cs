@@ -86,6 +86,9 @@ public struct OwnerCounters
     private long _pushesNotCached;   // cursor moves that were not recycle_cached (refills)
     [FieldOffset(184)]
     private long _popsNotFast;       // cursor moves that were not alloc_fast (refill hand-outs, stale duplicates, destroy)
+    /// <summary>Owner, refills: the return lane a refill starts from, so that each gets its turn first.</summary>
+    [FieldOffset(192)]
+    public int LaneCursor;
 
     /// <summary>Ids in the owner's cache; -1 once the pool is destroyed (so both fast paths fall into their slow paths).</summary>
     public readonly int CacheCount
@@ -193,7 +196,7 @@ public sealed partial class PagePoolCore
     private readonly ulong _poolBits;     // Page.PoolBits(PoolId), or-ed into every handle
     private readonly PageArena _arena;
     private readonly PageRing _ring;
-    private readonly PageLane _lane;       // the one recycling thread that claimed it publishes without a locked instruction
+    private readonly PageLane[] _lanes;    // LaneCount lanes, each claimed by one recycling thread: no locked instruction
     private readonly LeakTracker? _leaks;
     private readonly object _lock = new();
     private readonly int[] _freeList;     // released slots, memory kept, waiting to be created again
@@ -244,7 +247,11 @@ public sealed partial class PagePoolCore
         _arena = new PageArena(pageSize, poolSize, memory);
         int ring = ringSize != 0 ? ringSize : (int)Math.Min(8192u, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(poolSize, 2)));
         _ring = new PageRing(ring);
-        _lane = new PageLane(ring);
+        _lanes = new PageLane[LaneCount];
+        for (int i = 0; i < _lanes.Length; i++)
+        {
+            _lanes[i] = new PageLane(Math.Min(ring, MaxLaneSize));
+        }
         _leaks = leakTracking == PageLeakTracking.Off ? null : new LeakTracker(poolSize, leakTracking);
         if (clearOnRecycle)
         {
@@ -289,7 +296,29 @@ public sealed partial class PagePoolCore
     public int RingCapacity => _ring.Capacity;
 
     /// <summary>Tests: recycles published through the lane so far.</summary>
-    internal long LaneEnqueued => _lane.Enqueued;
+    internal long LaneEnqueued => LanesEnqueued;
+
+    /// <summary>
+    /// Return lanes per pool: the first this many threads to recycle on another thread get one each (a driver's
+    /// workers); later ones share the ring. Each lane costs a recycling thread a stack-bounds compare to pass over.
+    /// </summary>
+    public const int LaneCount = 4;
+
+    /// <summary>The most entries in one lane: a lane that fills up sends its thread to the ring.</summary>
+    private const int MaxLaneSize = 4096;
+
+    private long LanesEnqueued
+    {
+        get
+        {
+            long sum = 0;
+            foreach (PageLane lane in _lanes)
+            {
+                sum += lane.Enqueued;
+            }
+            return sum;
+        }
+    }
 
     /// <summary>Builds a handle to a page (or fragment) of this pool.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -350,7 +379,14 @@ public sealed partial class PagePoolCore
         // refill never reports an empty pool while pages wait in the lane or the ring.
         while (kept == 0)
         {
-            int taken = _lane.Dequeue(cache);
+            // The lanes in turn from a different one each refill, so that none waits behind the others, then the ring.
+            PageLane[] lanes = _lanes;
+            int first = Owner.LaneCursor++;
+            int taken = 0;
+            for (int i = 0; i < lanes.Length && taken < cache.Length; i++)
+            {
+                taken += lanes[(first + i) & (LaneCount - 1)].Dequeue(cache.Slice(taken));
+            }
             if (taken < cache.Length)
             {
                 taken += _ring.Dequeue(cache.Slice(taken));
@@ -585,7 +621,7 @@ public sealed partial class PagePoolCore
             Interlocked.Increment(ref _recycledAfterDestroy);
             reserved = false;
         }
-        else if ((_lane.IsProducer() || (!_lane.IsClaimed && _lane.TryClaim())) && TryRecycleToLane(id, page.Generation))
+        else if (TryRecycleToLane(id, page.Generation))
         {
             return 1;
         }
@@ -602,11 +638,23 @@ public sealed partial class PagePoolCore
         return 1;
     }
 
-    /// <summary>The lane's producer: records the recycle, then publishes it in the lane. False when the lane is full (racing duplicates): the caller uses the ring.</summary>
+    /// <summary>
+    /// Any thread: when the caller produces into a lane, or claims a free one now, records the recycle and publishes it
+    /// there. False when every lane is another thread's, or the caller's lane is full: the caller uses the ring.
+    /// </summary>
     private bool TryRecycleToLane(int id, int generation)
     {
-        Volatile.Write(ref Recycled[id], generation);
-        return _lane.TryEnqueue(Token(id, generation));
+        PageLane[] lanes = _lanes;
+        for (int i = 0; i < lanes.Length; i++)
+        {
+            PageLane lane = lanes[i];
+            if (lane.IsProducer() || (!lane.IsClaimed && lane.TryClaim()))
+            {
+                Volatile.Write(ref Recycled[id], generation);
+                return lane.TryEnqueue(Token(id, generation));
+            }
+        }
+        return false;
     }
 
     /// <summary>
@@ -730,7 +778,11 @@ public sealed partial class PagePoolCore
         }
         lock (_lock)
         {
-            int n = _lane.Dequeue(ids);
+            int n = 0;
+            foreach (PageLane lane in _lanes)
+            {
+                n += lane.Dequeue(ids.Slice(n));
+            }
             n += _ring.DequeueAll(ids.Slice(n));
             for (int i = 0; i < n; i++)
             {
@@ -800,7 +852,7 @@ public sealed partial class PagePoolCore
         get
         {
             long holds = Owner.AllocFast + Owner.AllocSlow + Owner.AllocRefill;
-            long returns = Owner.RecycleCached + _ring.Enqueued + _lane.Enqueued + Volatile.Read(ref _recycleRingFull) + Volatile.Read(ref _recycledAfterDestroy);
+            long returns = Owner.RecycleCached + _ring.Enqueued + LanesEnqueued + Volatile.Read(ref _recycleRingFull) + Volatile.Read(ref _recycledAfterDestroy);
             return holds - returns + Volatile.Read(ref _staleDropped);
         }
     }
@@ -813,7 +865,7 @@ public sealed partial class PagePoolCore
         AllocRefill: Owner.AllocRefill,
         RecycleCached: Owner.RecycleCached,
         RecycleCacheFull: Owner.RecycleCacheFull,
-        RecycleRing: _ring.Enqueued + _lane.Enqueued,
+        RecycleRing: _ring.Enqueued + LanesEnqueued,
         RecycleRingFull: Volatile.Read(ref _recycleRingFull),
         RecycleReleased: Volatile.Read(ref _recycleReleased),
         PagesInUse: PagesInUse,

@@ -79,41 +79,48 @@ public sealed class PageLaneTests
     }
 
     [Fact]
-    public void The_first_thread_to_recycle_across_threads_takes_the_lane_and_the_others_the_ring()
+    public void The_first_threads_to_recycle_across_threads_take_a_lane_each_and_the_others_the_ring()
     {
+        const int Threads = PagePoolCore.LaneCount + 2, PerThread = 3;
         RuntimePagePool pool = RuntimePagePoolTests.Create(poolSize: 64);
-        Page[] pages = new Page[12];
+        Page[] pages = new Page[Threads * PerThread];
         pool.AllocPages(pages);
-        // The first recycler stays alive while the second one recycles: a thread that starts after the claimer ended
-        // may be given the claimer's stack, and then it is the lane's producer (which is correct: one at a time).
-        using var firstDone = new ManualResetEventSlim();
-        using var secondDone = new ManualResetEventSlim();
-        var first = new Thread(() =>
+        // The threads stay alive until all have recycled: a thread that starts after a claimer ended may be given the
+        // claimer's stack, and then it is that lane's producer (correct: one at a time), which this test does not want.
+        using var release = new ManualResetEventSlim();
+        var threads = new Thread[Threads];
+        var finished = new ManualResetEventSlim[Threads];
+        for (int t = 0; t < Threads; t++)
         {
-            for (int i = 0; i < 6; i++)
+            var done = finished[t] = new ManualResetEventSlim();
+            int first = t * PerThread;
+            threads[t] = new Thread(() =>
             {
-                pool.RecyclePage(pages[i]);
-            }
-            firstDone.Set();
-            secondDone.Wait();
-        });
-        first.Start();
-        firstDone.Wait();
-        Assert.Equal(6, pool.Core.LaneEnqueued);
-        RuntimePagePoolTests.RunOnOtherThread(() =>
+                for (int i = 0; i < PerThread; i++)
+                {
+                    pool.RecyclePage(pages[first + i]);
+                }
+                done.Set();
+                release.Wait();
+            });
+            threads[t].Start();
+            Assert.True(done.Wait(TimeSpan.FromSeconds(30))); // one after the other, so the claims go in order
+        }
+        release.Set();
+        foreach (Thread thread in threads)
         {
-            for (int i = 6; i < 12; i++)
-            {
-                pool.RecyclePage(pages[i]);
-            }
-        });
-        secondDone.Set();
-        first.Join();
-        Assert.Equal(6, pool.Core.LaneEnqueued);
-        Assert.Equal(12, pool.GetPageStats().RecycleRing); // the stats count both paths
+            thread.Join();
+        }
+        foreach (ManualResetEventSlim done in finished)
+        {
+            done.Dispose();
+        }
+
+        Assert.Equal(PagePoolCore.LaneCount * PerThread, pool.Core.LaneEnqueued);
+        Assert.Equal(Threads * PerThread, pool.GetPageStats().RecycleRing); // the stats count lanes and ring
         Assert.Equal(0, pool.PagesInUse);
 
-        // The owner refills from both: all 64 pages can be out at once, none twice.
+        // The owner refills from all of them: all 64 pages can be out at once, none twice.
         RuntimePagePoolTests.AssertHandsOutExactlyPoolSizeDistinctPages(pool, 64);
     }
 
