@@ -169,6 +169,43 @@ public sealed class PageLaneTests
             Assert.Equal(0, pool.PagesInUse);
         }
     }
+
+    [Fact]
+    public void Destroying_while_every_lane_and_the_ring_are_in_use_releases_every_page_exactly_once()
+    {
+        const int Threads = PagePoolCore.LaneCount + 2, PerThread = 16, Pages = Threads * PerThread;
+        for (int round = 0; round < 100; round++)
+        {
+            var releases = new int[Pages];
+            RuntimePagePool pool = RuntimePagePoolTests.Create(poolSize: Pages,
+                configure: o => o.OnPageReleased = p => Interlocked.Increment(ref releases[p.Id]));
+            Page[] pages = new Page[Pages];
+            Assert.Equal(Pages, pool.AllocPages(pages));
+            using var start = new Barrier(Threads + 1);
+            var threads = Enumerable.Range(0, Threads).Select(t => new Thread(() =>
+            {
+                start.SignalAndWait();
+                for (int i = t * PerThread; i < (t + 1) * PerThread; i++)
+                {
+                    pool.RecyclePage(pages[i]);
+                }
+            })).ToArray();
+            foreach (Thread thread in threads)
+            {
+                thread.Start();
+            }
+            start.SignalAndWait();
+            Thread.SpinWait(round * 40); // destroy at a different point of the recycles each round
+            pool.DestroyPagePool();
+            foreach (Thread thread in threads)
+            {
+                thread.Join();
+            }
+
+            Assert.All(releases, count => Assert.Equal(1, count));
+            Assert.Equal(0, pool.PagesInUse);
+        }
+    }
 }
 
 /// <summary>The lane where stack bounds are not known: in the collection that runs alone, as it flips a process-wide switch.</summary>
