@@ -36,7 +36,6 @@ public sealed class RuntimePagePool
     private readonly int _pageSize;
     private readonly int _poolId;     // _core.PoolId, beside the other fast-path fields
     private readonly ulong _poolBits; // the pool's bits of every Page handle
-    private readonly bool _hooks;           // leak tracking, poisoning or ClearOnRecycle: per-page work on both paths
     // The cache bounds the fast paths check: CacheSize, or 0 where every call must take the slow path (per-page hooks
     // for allocations; hooks or fragments for direct recycles), so that the fast paths test one bound instead of flags.
     private readonly int _allocBound;
@@ -66,10 +65,10 @@ public sealed class RuntimePagePool
         _poolBits = Page.PoolBits(_poolId);
         _slots = _core.SlotsAddress;
         _recycled = _core.RecycledAddress;
-        _hooks = _core.HasPageHooks;
+        bool hooks = _core.HasPageHooks;        // leak tracking, poisoning or ClearOnRecycle: per-page work on both paths
         _fragments = options.Fragments;
-        _allocBound = _hooks ? 0 : options.CacheSize;
-        _recycleBound = _hooks || _fragments ? 0 : options.CacheSize; // otherwise the direct recycle is a push
+        _allocBound = hooks ? 0 : options.CacheSize;
+        _recycleBound = hooks || _fragments ? 0 : options.CacheSize; // otherwise the direct recycle is a push
         _onCreated = options.OnPageCreated;
         _onReleased = options.OnPageReleased;
         Headroom = options.Headroom;

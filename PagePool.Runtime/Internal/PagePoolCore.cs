@@ -295,9 +295,6 @@ public sealed partial class PagePoolCore
     /// <summary>Entries in the return ring.</summary>
     public int RingCapacity => _ring.Capacity;
 
-    /// <summary>Tests: recycles published through the lane so far.</summary>
-    internal long LaneEnqueued => LanesEnqueued;
-
     /// <summary>
     /// Return lanes per pool: the first this many threads to recycle on another thread get one each (a driver's
     /// workers); later ones share the ring. Each lane costs a recycling thread a stack-bounds compare to pass over.
@@ -307,7 +304,8 @@ public sealed partial class PagePoolCore
     /// <summary>The most entries in one lane: a lane that fills up sends its thread to the ring.</summary>
     private const int MaxLaneSize = 4096;
 
-    private long LanesEnqueued
+    /// <summary>Recycles published through the lanes so far (the lanes' share of the recycle counters).</summary>
+    internal long LanesEnqueued
     {
         get
         {
@@ -379,14 +377,8 @@ public sealed partial class PagePoolCore
         // refill never reports an empty pool while pages wait in the lane or the ring.
         while (kept == 0)
         {
-            // The lanes in turn from a different one each refill, so that none waits behind the others, then the ring.
-            PageLane[] lanes = _lanes;
-            int first = Owner.LaneCursor++;
-            int taken = 0;
-            for (int i = 0; i < lanes.Length && taken < cache.Length; i++)
-            {
-                taken += lanes[(first + i) & (LaneCount - 1)].Dequeue(cache.Slice(taken));
-            }
+            // Starting from a different lane each refill, so that none waits behind the others.
+            int taken = DequeueLanes(cache, Owner.LaneCursor++);
             if (taken < cache.Length)
             {
                 taken += _ring.Dequeue(cache.Slice(taken));
@@ -409,6 +401,22 @@ public sealed partial class PagePoolCore
             }
         }
         return kept;
+    }
+
+    /// <summary>
+    /// The consumer (the owner, or the destroyer under the lock): takes published ids from the lanes into
+    /// <paramref name="dest"/>, lane <paramref name="first"/> (modulo <see cref="LaneCount"/>) first, until it is full.
+    /// Returns how many.
+    /// </summary>
+    private int DequeueLanes(Span<int> dest, int first)
+    {
+        PageLane[] lanes = _lanes;
+        int taken = 0;
+        for (int i = 0; i < lanes.Length && taken < dest.Length; i++)
+        {
+            taken += lanes[(first + i) & (LaneCount - 1)].Dequeue(dest.Slice(taken));
+        }
+        return taken;
     }
 
     /// <summary>
@@ -778,11 +786,7 @@ public sealed partial class PagePoolCore
         }
         lock (_lock)
         {
-            int n = 0;
-            foreach (PageLane lane in _lanes)
-            {
-                n += lane.Dequeue(ids.Slice(n));
-            }
+            int n = DequeueLanes(ids, first: 0);
             n += _ring.DequeueAll(ids.Slice(n));
             for (int i = 0; i < n; i++)
             {

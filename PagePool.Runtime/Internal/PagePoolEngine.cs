@@ -75,14 +75,6 @@ public sealed partial class PagePoolCore
     private const int FragmentBias = 1 << 30;
 
     /// <summary>
-    /// An element of one of the engine's per-page arrays without a bounds check, for the pools' fast paths: their ids
-    /// come from their own cache, or from a page just checked to be theirs, and the engine hands out only ids below PoolSize.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ref T Element<T>(T[] array, int id) =>
-        ref Unsafe.Add(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(array), (nuint)(uint)id);
-
-    /// <summary>
     /// An element of one of the engine's pinned per-page arrays (<see cref="SlotsAddress"/>, <see cref="RecycledAddress"/>)
     /// by the array's address, for the generated fast paths: no null check and no bounds check. Their ids come from
     /// their own cache, or from a page just checked to be theirs, and the engine hands out only ids below PoolSize.
@@ -101,15 +93,6 @@ public sealed partial class PagePoolCore
     public static ref int CacheEntry<TStorage>(ref TStorage storage, int pad, int n)
         where TStorage : struct =>
         ref Unsafe.Add(ref Unsafe.As<TStorage, int>(ref storage), (nuint)(uint)n + (nuint)(uint)pad);
-
-    /// <summary>
-    /// An id in a generated pool's inline cache storage without a bounds check: <paramref name="index"/> is below the
-    /// storage's length (padding plus CacheSize ids).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ref int Element<TStorage>(ref TStorage storage, int index)
-        where TStorage : struct =>
-        ref Unsafe.Add(ref Unsafe.As<TStorage, int>(ref storage), (nuint)(uint)index);
 
     /// <summary>
     /// The pool's <see cref="System.Buffers.MemoryPool{T}"/> adapter, created once: <paramref name="field"/> is the pool's

@@ -116,7 +116,7 @@ public sealed class PageLaneTests
             done.Dispose();
         }
 
-        Assert.Equal(PagePoolCore.LaneCount * PerThread, pool.Core.LaneEnqueued);
+        Assert.Equal(PagePoolCore.LaneCount * PerThread, pool.Core.LanesEnqueued);
         Assert.Equal(Threads * PerThread, pool.GetPageStats().RecycleRing); // the stats count lanes and ring
         Assert.Equal(0, pool.PagesInUse);
 
@@ -136,7 +136,7 @@ public sealed class PageLaneTests
             second = Record.Exception(() => pool.RecyclePage(page));
         });
         Assert.IsType<PagePoolException>(second);
-        Assert.Equal(1, pool.Core.LaneEnqueued);
+        Assert.Equal(1, pool.Core.LanesEnqueued);
         Assert.Equal(0, pool.PagesInUse);
     }
 
