@@ -19,8 +19,8 @@ namespace PagePool;
 /// only: one caller at a time, like a NAPI poll loop. <see cref="RecyclePage"/> and <see cref="RecyclePages"/> are
 /// thread-safe and run concurrently with the owner. Stats and properties are thread-safe snapshots.</para>
 /// <para>The layout follows the kernel's page_pool: an owner cache (array stack, no atomics), refilled in batches from
-/// what other threads recycle (a lock-free lane for the first thread to recycle across threads, a lock-free ring for
-/// every other), and a slow path that creates pages up to PoolSize.</para>
+/// what other threads recycle (a lock-free lane each for the first four threads to recycle across threads, a
+/// lock-free ring for later ones), and a slow path that creates pages up to PoolSize.</para>
 /// <para>Lifetime: the pool and its memory live until <see cref="DestroyPagePool"/> and the return of its last page,
 /// as the kernel's page_pool does. A pool that becomes unreachable without it is destroyed by a finalizer: idle
 /// memory is freed, and the memory of pages still out stays valid (nobody can recycle them any more).</para>
@@ -186,7 +186,8 @@ public sealed class RuntimePagePool
 
     /// <summary>
     /// Any thread: recycles a page. On the thread that allocates (the owner) it takes the direct path by itself;
-    /// elsewhere it goes through the lock-free return lane (the first thread to recycle across threads) or ring.
+    /// elsewhere it goes through the thread's lock-free return lane (the first four threads to recycle across threads
+    /// get one each) or the shared ring.
     /// </summary>
     /// <remarks>The owner is the thread of the latest allocation (checked without a thread-static read, see
     /// <see cref="OwnerContext"/>). An owner that is an async loop hopping threads should call
